@@ -1,0 +1,141 @@
+"""The manifest: `<original key>/manifest.json`, written after every variant, so its presence means the set is done.
+
+Pure: builds the JSON document and reads back the parts of an existing one that decide whether a
+late event may replace it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from .events import HEX_PATTERN, ObjectCreated, compare_sequencers
+
+if TYPE_CHECKING:
+    from .imaging.engine import Rendition
+
+SCHEMA_VERSION = 1
+COMPLETE = "complete"
+REJECTED = "rejected"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceFacts:
+    """The original as S3 described it: from the GET when there was one, else from the event."""
+
+    bucket: str
+    key: str
+    etag: str | None
+    version_id: str | None
+    sequencer: str | None
+    size: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExistingManifest:
+    """What is needed from a manifest already in the bucket to decide whether to replace it."""
+
+    object_etag: str  # the manifest object's own ETag, for a conditional overwrite
+    sequencer: str | None
+    source_etag: str | None
+    source_version_id: str | None
+
+    @classmethod
+    def from_json(cls, body: bytes, *, object_etag: str) -> ExistingManifest:
+        """Unreadable or foreign content yields no facts, so it never blocks a fresh manifest."""
+        try:
+            source = json.loads(body).get("source", {})
+        except (ValueError, AttributeError):
+            source = {}
+        if not isinstance(source, dict):
+            source = {}
+
+        def text(name: str) -> str | None:
+            value = source.get(name)
+            return value if isinstance(value, str) and value else None
+
+        sequencer = text("sequencer")
+        return cls(
+            object_etag=object_etag,
+            sequencer=sequencer if sequencer and HEX_PATTERN.match(sequencer) else None,
+            source_etag=text("etag"),
+            source_version_id=text("versionId"),
+        )
+
+    def is_newer_than(self, event: ObjectCreated) -> bool:
+        """True when this manifest is for a later upload of the key than `event` (by sequencer)."""
+        if self.sequencer is None or event.sequencer is None:
+            return False
+        return compare_sequencers(self.sequencer, event.sequencer) > 0
+
+    def is_older_than(self, event: ObjectCreated) -> bool:
+        if self.sequencer is None or event.sequencer is None:
+            return False
+        return compare_sequencers(self.sequencer, event.sequencer) < 0
+
+    def describes_other_object_than(self, event: ObjectCreated) -> bool:
+        return (self.source_etag, self.source_version_id) != (event.etag, event.version_id)
+
+
+def complete_manifest(
+    *,
+    source: SourceFacts,
+    rendition: Rendition,
+    variant_keys: Sequence[str],
+    generated_at: datetime,
+) -> dict[str, Any]:
+    decoded = rendition.source
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "status": COMPLETE,
+        "source": {
+            **_source_fields(source),
+            "format": decoded.format,
+            "width": decoded.width,
+            "height": decoded.height,
+            "frames": decoded.frames,
+        },
+        "variants": [
+            {
+                "preset": thumbnail.preset.name,
+                "key": key,
+                "width": thumbnail.width,
+                "height": thumbnail.height,
+                "bytes": len(thumbnail.data),
+                "format": thumbnail.preset.format,
+                "contentType": thumbnail.preset.content_type,
+            }
+            for thumbnail, key in zip(rendition.thumbnails, variant_keys, strict=True)
+        ],
+        "generatedAt": _timestamp(generated_at),
+    }
+
+
+def rejected_manifest(*, source: SourceFacts, reason: str, detail: str, generated_at: datetime) -> dict[str, Any]:
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "status": REJECTED,
+        "source": _source_fields(source),
+        "variants": [],
+        "reason": str(reason),
+        "detail": detail,
+        "generatedAt": _timestamp(generated_at),
+    }
+
+
+def _source_fields(source: SourceFacts) -> dict[str, Any]:
+    return {
+        "bucket": source.bucket,
+        "key": source.key,
+        "etag": source.etag,
+        "versionId": source.version_id,
+        "sequencer": source.sequencer,
+        "size": source.size,
+    }
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,216 @@
+"""The S3 adapter: read originals, write thumbnails and manifests, translate S3 errors into outcomes.
+
+Every S3 failure that retrying may fix becomes `TransientError`; "the object is not there (any more)"
+becomes `SourceMissing`. The client is injected, so tests run against moto and production against S3.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .manifest import ExistingManifest
+from .outcomes import TransientError
+from .settings import MAX_KEY_BYTES
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
+    from .imaging.engine import Thumbnail
+    from .imaging.presets import Preset
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_CONTENT_TYPE = "application/json"
+# The manifest is replaced when the original is re-uploaded, so caches must revalidate it.
+MANIFEST_CACHE_CONTROL = "no-cache"
+
+# "Not there": deleted, overwritten (If-Match failed), or that version is gone. HEAD-style errors
+# carry only the status code, GET-style ones a named code; both spellings are listed.
+SOURCE_GONE_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "NotFound", "404", "PreconditionFailed", "412"})
+# A conditional manifest write lost a race: someone else wrote (or removed) the manifest meanwhile.
+MANIFEST_CHANGED_CODES = frozenset(
+    {"PreconditionFailed", "412", "ConditionalRequestConflict", "409", "NoSuchKey", "404"}
+)
+MISSING_CODES = frozenset({"NoSuchKey", "NotFound", "404"})
+
+
+def variant_key(original_key: str, preset: Preset) -> str:
+    return f"{original_key}/{preset.name}.{preset.extension}"
+
+
+def manifest_key(original_key: str) -> str:
+    return f"{original_key}/{MANIFEST_NAME}"
+
+
+def output_keys_fit(original_key: str, presets: Sequence[Preset]) -> bool:
+    """Whether every key written for this original stays within S3's key length limit."""
+    keys = [manifest_key(original_key), *(variant_key(original_key, preset) for preset in presets)]
+    return all(len(key.encode()) <= MAX_KEY_BYTES for key in keys)
+
+
+class SourceMissing(Exception):
+    """No candidate key holds the object the event describes. Permanent: S3 is strongly consistent."""
+
+
+class SourceTooLarge(Exception):
+    def __init__(self, *, key: str, size: int, limit: int) -> None:
+        super().__init__(f"{size} bytes, limit {limit}")
+        self.key = key
+        self.size = size
+
+
+class ManifestChanged(Exception):
+    """The manifest changed between reading it and replacing it."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceObject:
+    key: str  # the candidate that matched
+    data: bytes
+    etag: str | None  # without quotes
+    version_id: str | None
+
+
+class OriginalStore:
+    def __init__(self, *, s3_client: BaseClient, bucket: str) -> None:
+        self._s3 = s3_client
+        self._bucket = bucket
+
+    def fetch(
+        self, candidates: Sequence[str], *, etag: str | None, version_id: str | None, max_bytes: int
+    ) -> SourceObject:
+        """The first candidate key holding the event's object (same version and ETag when the event has them).
+
+        Raises SourceTooLarge before reading the body, SourceMissing when no candidate matches.
+        """
+        misses: list[str] = []
+        for key in candidates:
+            request: dict[str, Any] = {"Bucket": self._bucket, "Key": key}
+            if version_id is not None:
+                request["VersionId"] = version_id
+            if etag is not None:
+                # Quoted, as HTTP wants it (moto's HEAD compares the quoted form literally).
+                request["IfMatch"] = f'"{etag}"'
+            try:
+                response = self._s3.get_object(**request)
+            except ClientError as error:
+                if _error_code(error) in SOURCE_GONE_CODES:
+                    misses.append(f"{key!r}: {_error_code(error)}")
+                    continue
+                raise _transient(error) from error
+            except BotoCoreError as error:
+                raise _transient(error) from error
+            return self._read_body(key, response, max_bytes)
+        raise SourceMissing(f"no object matches the event in bucket {self._bucket!r} ({'; '.join(misses)})")
+
+    def _read_body(self, key: str, response: Mapping[str, Any], max_bytes: int) -> SourceObject:
+        body = response["Body"]
+        try:
+            size = response["ContentLength"]
+            if size > max_bytes:
+                raise SourceTooLarge(key=key, size=size, limit=max_bytes)
+            data = body.read()
+        except BotoCoreError as error:  # the connection broke or timed out mid-body
+            raise _transient(error) from error
+        finally:
+            body.close()
+        return SourceObject(
+            key=key,
+            data=data,
+            etag=_unquote(response.get("ETag")),
+            version_id=_version(response.get("VersionId")),
+        )
+
+
+class ThumbnailStore:
+    def __init__(self, *, s3_client: BaseClient, bucket: str, cache_control: str) -> None:
+        self._s3 = s3_client
+        self._bucket = bucket
+        self._cache_control = cache_control
+
+    def read_manifest(self, original_key: str) -> ExistingManifest | None:
+        try:
+            response = self._s3.get_object(Bucket=self._bucket, Key=manifest_key(original_key))
+            body = response["Body"]
+            try:
+                content = body.read()
+            finally:
+                body.close()
+        except ClientError as error:
+            if _error_code(error) in MISSING_CODES:
+                return None
+            raise _transient(error) from error
+        except BotoCoreError as error:
+            raise _transient(error) from error
+        return ExistingManifest.from_json(content, object_etag=response["ETag"])
+
+    def put_variant(self, *, key: str, thumbnail: Thumbnail, metadata: Mapping[str, str | None]) -> None:
+        request: dict[str, Any] = {
+            "Bucket": self._bucket,
+            "Key": key,
+            "Body": thumbnail.data,
+            "ContentType": thumbnail.preset.content_type,
+            "Metadata": ascii_metadata(metadata),
+        }
+        if self._cache_control:
+            request["CacheControl"] = self._cache_control
+        self._put(request)
+
+    def put_manifest(
+        self, *, original_key: str, manifest: Mapping[str, Any], replacing: ExistingManifest | None
+    ) -> None:
+        """Write only over the manifest that was read (or only where there was none), so a writer that
+        raced ahead is never silently overwritten; `ManifestChanged` tells the caller to read again."""
+        request: dict[str, Any] = {
+            "Bucket": self._bucket,
+            "Key": manifest_key(original_key),
+            "Body": json.dumps(manifest, indent=2).encode(),
+            "ContentType": MANIFEST_CONTENT_TYPE,
+            "CacheControl": MANIFEST_CACHE_CONTROL,
+        }
+        if replacing is None:
+            request["IfNoneMatch"] = "*"
+        else:
+            request["IfMatch"] = replacing.object_etag
+        try:
+            self._put(request)
+        except TransientError as error:
+            if error.reason in MANIFEST_CHANGED_CODES:
+                raise ManifestChanged(str(error)) from error
+            raise
+
+    def _put(self, request: dict[str, Any]) -> None:
+        try:
+            self._s3.put_object(**request)
+        except (ClientError, BotoCoreError) as error:
+            raise _transient(error) from error
+
+
+def ascii_metadata(metadata: Mapping[str, str | None]) -> dict[str, str]:
+    """S3 user metadata travels in HTTP headers: keep printable-ASCII values, drop the rest and the unset."""
+    return {
+        name: value
+        for name, value in metadata.items()
+        if value is not None and value.isascii() and value.isprintable() and value
+    }
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _transient(error: ClientError | BotoCoreError) -> TransientError:
+    reason = _error_code(error) if isinstance(error, ClientError) else type(error).__name__
+    return TransientError(reason or "S3Error", str(error))
+
+
+def _unquote(etag: str | None) -> str | None:
+    return etag.strip('"') if etag else None
+
+
+def _version(version_id: str | None) -> str | None:
+    return version_id if version_id and version_id != "null" else None

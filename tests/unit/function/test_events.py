@@ -1,0 +1,132 @@
+"""Parsing one SQS body: the EventBridge Object Created event, in real-AWS and moto shapes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from thumbnailer.events import MalformedMessage, ObjectCreated, compare_sequencers, parse_object_created
+
+from tests.builders import MOTO_SEQUENCER, object_created_body, object_created_event
+
+
+def test_a_real_aws_event_is_parsed() -> None:
+    # GIVEN a body in the documented shape, for a versioned bucket
+    body = object_created_body(
+        bucket="originals", key="photos/cat.jpg", size=1234, etag="abc123", version_id="v-1", sequencer="00AB"
+    )
+
+    # WHEN it is parsed
+    event = parse_object_created(body)
+
+    # THEN every fact is kept
+    assert event == ObjectCreated(
+        bucket="originals",
+        raw_key="photos/cat.jpg",
+        key_candidates=("photos/cat.jpg",),
+        size=1234,
+        etag="abc123",
+        version_id="v-1",
+        sequencer="00AB",
+    )
+
+
+def test_a_moto_event_is_parsed() -> None:
+    # GIVEN moto's spelling: eTag, version-id "null" for an unversioned bucket, reason ObjectCreated
+    body = object_created_body(key="a.png", etag="ffee", version_id=None, shape="moto")
+
+    event = parse_object_created(body)
+
+    assert event.etag == "ffee"
+    assert event.version_id is None
+    assert event.sequencer == MOTO_SEQUENCER
+
+
+def test_optional_fields_may_be_absent() -> None:
+    body = object_created_body(size=None, etag=None, version_id=None, sequencer=None)
+
+    event = parse_object_created(body)
+
+    assert (event.size, event.etag, event.version_id, event.sequencer) == (None, None, None, None)
+
+
+def test_a_quoted_etag_is_unquoted() -> None:
+    event = parse_object_created(object_created_body(etag='"abc-2"'))
+
+    assert event.etag == "abc-2"
+
+
+@pytest.mark.parametrize(
+    ("raw_key", "candidates"),
+    [
+        ("photos/cat.jpg", ("photos/cat.jpg",)),
+        ("red+flower.jpg", ("red flower.jpg", "red+flower.jpg")),  # classic S3 encoding: space as +
+        ("c%2B%2B.jpg", ("c++.jpg", "c%2B%2B.jpg")),  # a literal plus
+        ("100%25.jpg", ("100%.jpg", "100%25.jpg")),  # a literal percent
+        ("caf%C3%A9+%E2%98%95.jpg", ("café ☕.jpg", "caf%C3%A9+%E2%98%95.jpg")),  # UTF-8, percent-encoded
+        ("café ☕.jpg", ("café ☕.jpg",)),  # raw unicode, as moto sends it
+        ("50%.jpg", ("50%.jpg",)),  # not an escape: decoding changes nothing
+        ("bad%FF.jpg", ("bad%FF.jpg",)),  # an escape that is not UTF-8 cannot be an encoded key
+    ],
+)
+def test_the_decoded_key_is_tried_first_then_the_raw_one(raw_key: str, candidates: tuple[str, ...]) -> None:
+    event = parse_object_created(object_created_body(key=raw_key))
+
+    assert event.raw_key == raw_key
+    assert event.key_candidates == candidates
+
+
+def _with(path: list[str], value: object) -> str:
+    """An otherwise valid body with one field replaced (or removed, when value is ...)."""
+    event = object_created_event()
+    parent = event
+    for name in path[:-1]:
+        parent = parent[name]
+    if value is ...:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    return json.dumps(event)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("", "not JSON"),
+        ("{not json", "not JSON"),
+        ("[1, 2]", "not a JSON object"),
+        ('"text"', "not a JSON object"),
+        (_with(["source"], "aws.sqs"), "expected source 'aws.s3'"),
+        (_with(["detail-type"], "Object Deleted"), "detail-type 'Object Created'"),
+        (_with(["detail"], ...), "detail: expected dict"),
+        (_with(["detail", "bucket"], ...), "detail.bucket: expected dict"),
+        (_with(["detail", "bucket", "name"], 7), "detail.bucket.name: expected str"),
+        (_with(["detail", "object"], "key"), "detail.object: expected dict"),
+        (_with(["detail", "object", "key"], ...), "detail.object.key: expected str"),
+        (_with(["detail", "object", "key"], ""), "must not be empty"),
+        (_with(["detail", "object", "size"], "12"), "detail.object.size"),
+        (_with(["detail", "object", "size"], -1), "detail.object.size"),
+        (_with(["detail", "object", "size"], True), "detail.object.size"),
+        (_with(["detail", "object", "etag"], 5), "detail.object.etag"),
+        (_with(["detail", "object", "sequencer"], "not-hex"), "detail.object.sequencer"),
+        (json.dumps({"Records": [{"s3": {}}]}), "expected source"),  # a classic S3 notification
+    ],
+)
+def test_anything_but_an_object_created_event_is_malformed(body: str, message: str) -> None:
+    with pytest.raises(MalformedMessage, match=message):
+        parse_object_created(body)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "order"),
+    [
+        ("0055AED6DCD90281E5", "0055AED6DCD90281E5", 0),
+        ("0055AED6DCD90281E6", "0055AED6DCD90281E5", 1),
+        ("0055AED6DCD90281E5", "0055AED6DCD90281F0", -1),
+        ("1", "0000000000000001", 0),  # left-padded to equal length
+        ("FF", "0100", -1),  # shorter is smaller once padded, although "FF" > "0100" as plain strings
+        ("00ab", "00AA", 1),  # case does not matter
+    ],
+)
+def test_sequencers_compare_as_padded_hex(first: str, second: str, order: int) -> None:
+    assert compare_sequencers(first, second) == order
