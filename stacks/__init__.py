@@ -1,0 +1,1 @@
+"""The CDK app: configuration, constructs (one per capability) and the stack that composes them."""

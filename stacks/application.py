@@ -1,0 +1,55 @@
+"""Builds the CDK app the same way for `cdk synth`, the tests, the e2e deploy and the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from aws_cdk import App, Environment, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from stacks.config import DEFAULTS_KEY, OVERRIDES_KEY, PipelineConfig
+from stacks.constants import CDK_JSON, STACK_NAME
+from stacks.pipeline_stack import ThumbnailPipelineStack
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """The `context` object of cdk.json: feature flags and the `thumbnails` defaults."""
+    return json.loads(CDK_JSON.read_text(encoding="utf-8"))["context"]
+
+
+def build_app(
+    *,
+    context: dict[str, Any] | None = None,
+    outdir: str | None = None,
+    validate_template: bool | None = None,
+) -> tuple[App, ThumbnailPipelineStack]:
+    """Create the app and its one stack, with cdk-nag's AwsSolutions checks registered.
+
+    `context` is merged over cdk.json's context, so in-process callers (tests, demo) get the same
+    feature flags and defaults as `cdk synth`. Under the CDK CLI the CLI's context (cdk.json plus
+    `-c` values) takes precedence anyway. `validate_template` switches CDK's built-in CloudFormation
+    validation; by default it is on unless CDK_VALIDATION=false.
+
+    Raises ConfigError (before any construct exists) when the `thumbnails` configuration is invalid.
+    Any unacknowledged cdk-nag finding makes `app.synth()` fail.
+    """
+    if validate_template is None:
+        validate_template = os.environ.get("CDK_VALIDATION", "").lower() != "false"
+    app = App(
+        context={**cdk_json_context(), **(context or {})},
+        outdir=outdir,
+        builtin_cloud_formation_validation=validate_template,
+    )
+    config = PipelineConfig.from_context(
+        app.node.try_get_context(DEFAULTS_KEY),
+        app.node.try_get_context(OVERRIDES_KEY),
+    )
+    # Account and region only when the CLI supplies them: synth must never look anything up.
+    env = Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION"))
+    stack = ThumbnailPipelineStack(app, STACK_NAME, config=config, env=env)
+    # cdk-nag v3 is a policy-validation plugin, not an aspect: its error findings fail `app.synth()`
+    # (and `cdk synth` exits 1); acknowledgments are `Validations.of(construct).acknowledge(...)`.
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
+    return app, stack

@@ -1,0 +1,1 @@
+"""One construct per capability: storage, ingestion, the imaging layer, the thumbnail function."""

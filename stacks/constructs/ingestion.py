@@ -1,0 +1,120 @@
+"""How an upload becomes work: an EventBridge rule on the originals bucket feeding a durable SQS queue."""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.constants import (
+    DEAD_LETTER_RETENTION_DAYS,
+    EVENT_MAX_AGE_HOURS,
+    EVENT_RETRY_ATTEMPTS,
+    INGEST_RETENTION_DAYS,
+    MAX_RECEIVE_COUNT,
+    VISIBILITY_TIMEOUT_FACTOR,
+)
+
+
+def object_key_filter(*, key_prefix: str, key_suffixes: tuple[str, ...]) -> list[dict[str, object]] | None:
+    """The `detail.object.key` filter for the rule, or None to match every key.
+
+    EventBridge cannot AND two conditions on one field, so the rule can filter on the prefix or on
+    the suffixes, not both. The prefix wins because it usually cuts more traffic (a whole folder of
+    other data); suffixes are matched ignoring case because cameras write `.JPG`. The `wildcard`
+    operator could express `prefix*.jpg`, but only case-sensitively. The function re-checks both
+    (it gets KEY_PREFIX and KEY_SUFFIXES), so the rule is an optimisation, never the only gate.
+    """
+    if key_prefix:
+        return [{"prefix": key_prefix}]
+    if key_suffixes:
+        return [{"suffix": {"equals-ignore-case": suffix}} for suffix in key_suffixes]
+    return None
+
+
+class IngestQueue(Construct):
+    """Originals bucket "Object Created" events -> rule -> ingest queue (+DLQ), with nothing dropped silently.
+
+    Three places a message can end up when things go wrong:
+    - `dead_letter_queue`: the function failed on it `MAX_RECEIVE_COUNT` times;
+    - `events_dead_letter_queue`: EventBridge could not deliver it to the ingest queue for 24 h;
+    - nowhere else: every queue keeps messages for longer than anything upstream retries.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        originals: s3.IBucket,
+        key_prefix: str,
+        key_suffixes: tuple[str, ...],
+        function_timeout: Duration,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        # SSE-SQS everywhere: EventBridge cannot use the AWS-managed KMS key (alias/aws/sqs), and a
+        # queue encrypted with it silently receives nothing.
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(DEAD_LETTER_RETENTION_DAYS),
+        )
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(INGEST_RETENTION_DAYS),
+            # A message stays hidden while one invocation (plus Lambda's own retries of a throttled
+            # batch) may still be working on it; Lambda rejects the mapping below 6x the function timeout.
+            visibility_timeout=Duration.seconds(function_timeout.to_seconds() * VISIBILITY_TIMEOUT_FACTOR),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=MAX_RECEIVE_COUNT),
+        )
+        self.events_dead_letter_queue = sqs.Queue(
+            self,
+            "EventsDeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(DEAD_LETTER_RETENTION_DAYS),
+        )
+        for dead_letter_queue in (self.dead_letter_queue, self.events_dead_letter_queue):
+            Validations.of(dead_letter_queue).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions-SQS3",
+                    reason="This queue is itself a dead-letter queue; a DLQ for a DLQ would only move the problem.",
+                )
+            )
+
+        detail: dict[str, object] = {"bucket": {"name": [originals.bucket_name]}}
+        key_filter = object_key_filter(key_prefix=key_prefix, key_suffixes=key_suffixes)
+        if key_filter is not None:
+            detail["object"] = {"key": key_filter}
+        self.rule = events.Rule(
+            self,
+            "ObjectCreatedRule",
+            description="Originals bucket uploads (any method: put, multipart, copy) to the thumbnail queue",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                # "Object Created" rather than a `reason` filter: multipart uploads and copies are Object Created too.
+                detail_type=["Object Created"],
+                detail=detail,
+            ),
+        )
+        # The target keeps retrying for EventBridge's maximum (24 h, 185 attempts) so a queue that is
+        # briefly unavailable loses nothing; after that the event lands in its own DLQ, not the void.
+        # The SqsQueue target also writes the queue policy letting events.amazonaws.com send,
+        # scoped to this rule by aws:SourceArn.
+        self.rule.add_target(
+            targets.SqsQueue(
+                self.queue,
+                dead_letter_queue=self.events_dead_letter_queue,
+                max_event_age=Duration.hours(EVENT_MAX_AGE_HOURS),
+                retry_attempts=EVENT_RETRY_ATTEMPTS,
+            )
+        )

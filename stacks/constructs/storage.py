@@ -1,0 +1,97 @@
+"""Where images live: the originals bucket (the source of truth), the thumbnails bucket and their access logs."""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.constants import ABORT_INCOMPLETE_UPLOADS_DAYS, ACCESS_LOG_EXPIRY_DAYS, NONCURRENT_VERSION_EXPIRY_DAYS
+
+
+class ThumbnailStorage(Construct):
+    """Three private, encrypted, TLS-only buckets.
+
+    Originals are versioned and announce every change to EventBridge (the pipeline's trigger);
+    thumbnails live in a separate bucket so writing one can never trigger the pipeline again.
+
+    With `disposable=True` the buckets are deleted with the stack, which CloudFormation only does
+    for EMPTY buckets: empty them first (`aws s3 rm s3://<bucket> --recursive`, plus old versions
+    for the originals). There is deliberately no auto-delete custom resource: it would be one more
+    Lambda with permission to wipe every image.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, disposable: bool) -> None:
+        super().__init__(scope, construct_id)
+        removal_policy = RemovalPolicy.DESTROY if disposable else RemovalPolicy.RETAIN
+        abort_incomplete_uploads = s3.LifecycleRule(
+            id="AbortIncompleteMultipartUploads",
+            abort_incomplete_multipart_upload_after=Duration.days(ABORT_INCOMPLETE_UPLOADS_DAYS),
+        )
+
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            # Server access log delivery only supports SSE-S3 on the target bucket. Ownership is
+            # enforced (ACLs off): CDK grants the logging service through the bucket policy instead.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[
+                s3.LifecycleRule(id="ExpireAccessLogs", expiration=Duration.days(ACCESS_LOG_EXPIRY_DAYS)),
+                abort_incomplete_uploads,
+            ],
+            removal_policy=removal_policy,
+        )
+        Validations.of(self.access_logs).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-S1",
+                reason="This is the access-log bucket itself; logging it into itself would loop.",
+            )
+        )
+
+        self.originals = s3.Bucket(
+            self,
+            "Originals",
+            versioned=True,  # two quick writes to one key stay two events, and an overwrite is recoverable
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="originals/",
+            lifecycle_rules=[
+                abort_incomplete_uploads,
+                # Versioning keeps every overwritten or deleted image forever (and bills for it)
+                # unless old versions expire; 30 days is the window to undo a mistake.
+                s3.LifecycleRule(
+                    id="ExpireNoncurrentVersions",
+                    noncurrent_version_expiration=Duration.days(NONCURRENT_VERSION_EXPIRY_DAYS),
+                    expired_object_delete_marker=True,
+                ),
+            ],
+            removal_policy=removal_policy,
+        )
+        # The native CloudFormation property. `event_bridge_enabled=True` would instead deploy a
+        # custom-resource Lambda that calls PutBucketNotificationConfiguration.
+        originals_cfn = self.originals.node.default_child
+        assert isinstance(originals_cfn, s3.CfnBucket)
+        originals_cfn.add_property_override(
+            "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled",
+            True,
+        )
+
+        self.thumbnails = s3.Bucket(
+            self,
+            "Thumbnails",
+            # Not versioned: every thumbnail can be rebuilt from its original.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="thumbnails/",
+            lifecycle_rules=[abort_incomplete_uploads],
+            removal_policy=removal_policy,
+        )

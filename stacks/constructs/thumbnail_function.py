@@ -1,0 +1,155 @@
+"""The worker: a Lambda function draining the ingest queue, reading originals and writing thumbnails."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import Acknowledgment, CfnResource, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.config import PipelineConfig
+from stacks.constants import (
+    ARCHITECTURE,
+    FUNCTION_CODE_DIR,
+    FUNCTION_HANDLER,
+    LAMBDA_RUNTIME,
+    LOG_RETENTION,
+    METRICS_NAMESPACE,
+    SERVICE_NAME,
+)
+
+# What the function may do, and nothing more. Each s3:ListBucket is there for one reason: without it
+# S3 answers a GET of a missing key with 403 instead of 404, and the function could not tell "the
+# object is gone" (permanent: drop the message) from "access denied" (a fault: retry).
+ORIGINALS_OBJECT_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")
+# GetObject on thumbnails: the function reads the existing manifest to refuse an out-of-order
+# overwrite by an older upload. No DeleteObject: nothing in the function deletes.
+THUMBNAILS_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject")
+BUCKET_ACTIONS = ("s3:ListBucket",)
+
+
+class ThumbnailFunction(Construct):
+    """The function, its role, its log group and its SQS event source."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PipelineConfig,
+        originals: s3.IBucket,
+        thumbnails: s3.IBucket,
+        queue: sqs.IQueue,
+        layer: lambda_.ILayerVersion,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        self.log_group = logs.LogGroup(
+            self,
+            "LogGroup",
+            retention=LOG_RETENTION[config.log_retention_days],
+            removal_policy=RemovalPolicy.DESTROY if config.disposable else RemovalPolicy.RETAIN,
+        )
+        # An explicit role instead of the default one: the default attaches the AWS managed
+        # AWSLambdaBasicExecutionRole (logs:* on every log group); this one may write only its own.
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Thumbnailer: read originals, write thumbnails, write its own log group",
+        )
+        self.log_group.grant_write(self.role)
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadOriginals",
+                actions=list(ORIGINALS_OBJECT_ACTIONS),
+                resources=[originals.arn_for_objects("*")],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadAndWriteThumbnails",
+                actions=list(THUMBNAILS_OBJECT_ACTIONS),
+                resources=[thumbnails.arn_for_objects("*")],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="TellMissingFromForbidden",
+                actions=list(BUCKET_ACTIONS),
+                resources=[originals.bucket_arn, thumbnails.bucket_arn],
+            )
+        )
+
+        for bucket in (originals, thumbnails):
+            Validations.of(self.role).acknowledge(
+                Acknowledgment(
+                    id=f"AwsSolutions-IAM5[Resource::<{_logical_id(bucket)}.Arn>/*]",
+                    reason="Object-level actions on every key of one bucket: the keys are whatever users upload.",
+                )
+            )
+
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="Makes thumbnails of each image uploaded to the originals bucket",
+            runtime=LAMBDA_RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=FUNCTION_HANDLER,
+            code=lambda_.Code.from_asset(str(FUNCTION_CODE_DIR), exclude=["**/__pycache__", "**/*.pyc"]),
+            layers=[layer],
+            memory_size=config.memory_mb,
+            timeout=Duration.seconds(config.timeout_seconds),
+            role=self.role,
+            log_group=self.log_group,
+            # Powertools already writes JSON; this makes the platform's START/END/REPORT lines JSON too.
+            logging_format=lambda_.LoggingFormat.JSON,
+            environment=function_environment(config=config, originals=originals, thumbnails=thumbnails),
+            # No reserved concurrency: the event source's maximum concurrency caps scale-out without
+            # taking capacity away from the rest of the account or throttling messages back into the queue.
+        )
+        self.function.add_event_source(
+            event_sources.SqsEventSource(
+                queue,
+                batch_size=config.batch_size,
+                # SQS requires a batching window for batches above 10 records; 1 s is the smallest.
+                max_batching_window=Duration.seconds(config.max_batching_window_seconds)
+                if config.max_batching_window_seconds
+                else None,
+                max_concurrency=config.max_concurrency,
+                # Without it one bad record makes the whole batch come back.
+                report_batch_item_failures=True,
+            )
+        )
+
+
+def function_environment(*, config: PipelineConfig, originals: s3.IBucket, thumbnails: s3.IBucket) -> dict[str, str]:
+    """The function's environment contract, read back by `functions/thumbnailer/settings.py`."""
+    return {
+        "ORIGINALS_BUCKET": originals.bucket_name,
+        "THUMBNAILS_BUCKET": thumbnails.bucket_name,
+        "PRESETS": json.dumps([preset.to_dict() for preset in config.presets], separators=(",", ":")),
+        "MAX_SOURCE_BYTES": str(config.limits.max_source_bytes),
+        "MAX_SOURCE_PIXELS": str(config.limits.max_source_pixels),
+        "MAX_FRAMES": str(config.limits.max_frames),
+        "KEY_PREFIX": config.key_prefix,
+        "KEY_SUFFIXES": json.dumps(list(config.key_suffixes), separators=(",", ":")),
+        "CACHE_CONTROL": config.cache_control,
+        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+    }
+
+
+def _logical_id(bucket: s3.IBucket) -> str:
+    """The bucket's CloudFormation logical id, as cdk-nag spells it in a finding."""
+    resource = bucket.node.default_child
+    assert isinstance(resource, CfnResource)
+    stack = Stack.of(resource)
+    return stack.resolve(stack.get_logical_id(resource))

@@ -1,0 +1,55 @@
+"""The stack: composes the pipeline's constructs, tags them and exports what operators need."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Duration, Stack, Tags
+from constructs import Construct
+
+from stacks.config import PipelineConfig
+from stacks.constants import PROJECT_TAG, SERVICE_NAME
+from stacks.constructs.imaging_layer import ImagingLayer
+from stacks.constructs.ingestion import IngestQueue
+from stacks.constructs.storage import ThumbnailStorage
+from stacks.constructs.thumbnail_function import ThumbnailFunction
+
+
+class ThumbnailPipelineStack(Stack):
+    """originals bucket -> EventBridge rule -> ingest queue -> thumbnail function -> thumbnails bucket.
+
+    The parts are public attributes so another construct (monitoring, say) can be composed on top.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: PipelineConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.config = config
+
+        self.storage = ThumbnailStorage(self, "Storage", disposable=config.disposable)
+        self.ingestion = IngestQueue(
+            self,
+            "Ingestion",
+            originals=self.storage.originals,
+            key_prefix=config.key_prefix,
+            key_suffixes=config.key_suffixes,
+            function_timeout=Duration.seconds(config.timeout_seconds),
+        )
+        self.imaging_layer = ImagingLayer(self, "ImagingLayer")
+        self.thumbnailer = ThumbnailFunction(
+            self,
+            "Thumbnailer",
+            config=config,
+            originals=self.storage.originals,
+            thumbnails=self.storage.thumbnails,
+            queue=self.ingestion.queue,
+            layer=self.imaging_layer.layer,
+        )
+
+        Tags.of(self).add("project", PROJECT_TAG)
+        Tags.of(self).add("service", SERVICE_NAME)
+
+        CfnOutput(self, "OriginalsBucketName", value=self.storage.originals.bucket_name)
+        CfnOutput(self, "ThumbnailsBucketName", value=self.storage.thumbnails.bucket_name)
+        CfnOutput(self, "IngestQueueUrl", value=self.ingestion.queue.queue_url)
+        CfnOutput(self, "IngestDeadLetterQueueUrl", value=self.ingestion.dead_letter_queue.queue_url)
+        CfnOutput(self, "EventsDeadLetterQueueUrl", value=self.ingestion.events_dead_letter_queue.queue_url)

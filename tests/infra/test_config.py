@@ -1,0 +1,176 @@
+"""PipelineConfig: cdk.json defaults, thumbnailsOverrides merged on top, and errors that name the key."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from functions.thumbnailer.imaging.presets import DEFAULT_PRESETS, ConfigError, Limits
+from stacks.application import cdk_json_context
+from stacks.config import PipelineConfig
+from stacks.constants import LOG_RETENTION
+
+# What CloudWatch Logs' PutRetentionPolicy accepts (without "never expire").
+CLOUDWATCH_RETENTION_DAYS = {
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+}  # fmt: skip
+
+
+def defaults() -> dict[str, Any]:
+    return dict(cdk_json_context()["thumbnails"])
+
+
+def test_cdk_json_defaults_build_the_documented_config() -> None:
+    # GIVEN the thumbnails object in cdk.json
+    raw = defaults()
+
+    # WHEN it is parsed
+    config = PipelineConfig.from_context(raw)
+
+    # THEN every value arrives typed
+    assert config.presets == DEFAULT_PRESETS
+    assert config.limits == Limits(max_source_bytes=52428800, max_source_pixels=50000000, max_frames=100)
+    assert config.key_prefix == ""
+    assert config.key_suffixes == (".jpg", ".jpeg", ".png", ".webp", ".gif")
+    assert (config.memory_mb, config.timeout_seconds) == (1536, 60)
+    assert (config.batch_size, config.max_concurrency, config.max_batching_window_seconds) == (5, 20, 0)
+    assert config.log_retention_days == 30
+    assert config.cache_control == "public, max-age=31536000"
+    assert config.disposable is False
+
+
+@pytest.mark.parametrize("overrides", [{"memoryMb": 2048}, json.dumps({"memoryMb": 2048})], ids=["object", "json"])
+def test_overrides_win_key_by_key_over_the_defaults(overrides: Any) -> None:
+    # GIVEN an override of one key, as an object or as the JSON string `cdk -c` passes
+    # WHEN merged over the defaults
+    config = PipelineConfig.from_context(defaults(), overrides)
+
+    # THEN that key changes and every other key keeps its default
+    assert config.memory_mb == 2048
+    assert config == PipelineConfig.from_context({**defaults(), "memoryMb": 2048})
+    assert config.timeout_seconds == 60
+
+
+def test_defaults_may_arrive_as_a_json_string() -> None:
+    # GIVEN `-c thumbnails='{...}'` (a JSON string)
+    # WHEN parsed
+    config = PipelineConfig.from_context(json.dumps(defaults()))
+
+    # THEN it is the same config as from the object
+    assert config == PipelineConfig.from_context(defaults())
+
+
+def test_an_overriding_preset_list_replaces_the_default_list() -> None:
+    # GIVEN overrides with a single preset
+    overrides = {"presets": [{"name": "tiny", "width": 64}]}
+
+    # WHEN merged
+    config = PipelineConfig.from_context(defaults(), overrides)
+
+    # THEN the preset list is exactly the override
+    assert [preset.name for preset in config.presets] == ["tiny"]
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "window_seconds"),
+    [(1, 0), (10, 0), (11, 1), (100, 1)],
+)
+def test_batches_above_ten_get_the_smallest_batching_window(batch_size: int, window_seconds: int) -> None:
+    # WHEN the batch size is set
+    config = PipelineConfig.from_context(defaults(), {"batchSize": batch_size})
+
+    # THEN a window appears exactly when SQS requires one
+    assert config.max_batching_window_seconds == window_seconds
+
+
+@pytest.mark.parametrize(
+    ("key", "bad_value", "message"),
+    [
+        ("memoryMb", "x", "thumbnails.memoryMb: expected an integer from 512 to 10240, got 'x'"),
+        ("memoryMb", 511, "thumbnails.memoryMb: expected an integer from 512 to 10240, got 511"),
+        ("memoryMb", True, "thumbnails.memoryMb: expected an integer from 512 to 10240, got True"),
+        ("timeoutSeconds", 901, "thumbnails.timeoutSeconds: expected an integer from 10 to 900, got 901"),
+        ("timeoutSeconds", 9, "thumbnails.timeoutSeconds: expected an integer from 10 to 900, got 9"),
+        ("batchSize", 0, "thumbnails.batchSize: expected an integer from 1 to 100, got 0"),
+        ("batchSize", 101, "thumbnails.batchSize: expected an integer from 1 to 100, got 101"),
+        ("maxConcurrency", 1, "thumbnails.maxConcurrency: expected an integer from 2 to 1000, got 1"),
+        ("maxConcurrency", 1001, "thumbnails.maxConcurrency: expected an integer from 2 to 1000, got 1001"),
+        ("logRetentionDays", 31, "thumbnails.logRetentionDays: expected one of 1, 3, 5, 7, 14, 30, 60"),
+        ("logRetentionDays", True, "thumbnails.logRetentionDays: expected one of"),
+        ("keyPrefix", 3, "thumbnails.keyPrefix: expected a string"),
+        ("keyPrefix", "a" * 1024, "thumbnails.keyPrefix: expected a string shorter than 1024 bytes in UTF-8"),
+        ("keyPrefix", "é" * 512, "thumbnails.keyPrefix: expected a string shorter than 1024 bytes in UTF-8"),
+        ("keySuffixes", ".jpg", "thumbnails.keySuffixes: expected a list of at most 10 suffixes"),
+        ("keySuffixes", [".a"] * 11, "thumbnails.keySuffixes: expected a list of at most 10 suffixes"),
+        ("keySuffixes", ["jpg"], "thumbnails.keySuffixes[0]: expected a suffix of 2 to 16 characters starting with"),
+        ("keySuffixes", ["." + "a" * 16], "thumbnails.keySuffixes[0]: expected a suffix of 2 to 16 characters"),
+        ("keySuffixes", [".png", "."], "thumbnails.keySuffixes[1]: expected a suffix"),
+        ("cacheControl", None, "thumbnails.cacheControl: expected at most 256 printable ASCII characters"),
+        ("cacheControl", "x" * 257, "thumbnails.cacheControl: expected at most 256 printable ASCII characters"),
+        ("cacheControl", "public\r\nX-Evil: 1", "thumbnails.cacheControl: expected at most 256 printable ASCII"),
+        ("disposable", "yes", "thumbnails.disposable: expected true or false, got 'yes'"),
+        ("presets", [], "thumbnails.presets: expected a list of 1 to 10 presets"),
+        ("presets", [{"name": "a", "width": 0}], "thumbnails.presets[0].width: expected an integer from 1 to 8192"),
+        ("maxFrames", 0, "thumbnails.maxFrames: expected an integer from 1 to 10000, got 0"),
+        ("maxSourceBytes", "big", "thumbnails.maxSourceBytes: expected an integer"),
+        ("maxSourcePixels", -1, "thumbnails.maxSourcePixels: expected an integer"),
+    ],
+)
+def test_a_bad_value_is_refused_naming_its_key(key: str, bad_value: Any, message: str) -> None:
+    # GIVEN an override with one bad value
+    # WHEN the config is built
+    with pytest.raises(ConfigError) as raised:
+        PipelineConfig.from_context(defaults(), {key: bad_value})
+
+    # THEN the error starts with the key's path and says what is allowed
+    assert str(raised.value).startswith(message)
+
+
+def test_a_missing_key_is_refused_naming_it() -> None:
+    # GIVEN defaults without memoryMb
+    raw = defaults()
+    del raw["memoryMb"]
+
+    # WHEN parsed / THEN the error names the key and says it is missing
+    with pytest.raises(ConfigError, match=r"^thumbnails\.memoryMb: expected an integer .*\(the key is missing\)$"):
+        PipelineConfig.from_context(raw)
+
+
+def test_an_unknown_key_is_refused_listing_the_allowed_ones() -> None:
+    # GIVEN a typo in an override
+    # WHEN merged / THEN the error names the unknown key and the allowed keys
+    with pytest.raises(ConfigError, match=r"^thumbnails: unknown key\(s\) memoryMB; allowed: batchSize, "):
+        PipelineConfig.from_context(defaults(), {"memoryMB": 2048})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ("{memoryMb: 1}", r"^thumbnailsOverrides: expected a JSON object, got invalid JSON"),
+        ("[1, 2]", r"^thumbnailsOverrides: expected an object"),
+        (7, r"^thumbnailsOverrides: expected an object"),
+    ],
+)
+def test_overrides_that_are_not_an_object_are_refused(overrides: Any, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        PipelineConfig.from_context(defaults(), overrides)
+
+
+def test_missing_thumbnails_context_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"^thumbnails: expected an object"):
+        PipelineConfig.from_context(None)
+
+
+def test_retention_choices_are_exactly_what_cloudwatch_accepts() -> None:
+    assert set(LOG_RETENTION) == CLOUDWATCH_RETENTION_DAYS
+
+
+@pytest.mark.parametrize("days", [1, 7, 3653])
+def test_a_cloudwatch_retention_is_accepted(days: int) -> None:
+    # WHEN a retention CloudWatch Logs allows is configured
+    config = PipelineConfig.from_context(defaults(), {"logRetentionDays": days})
+
+    # THEN it is kept
+    assert config.log_retention_days == days
