@@ -1,0 +1,160 @@
+"""`python -m bench`: the image engine against a naive Pillow baseline and the decode floor.
+
+Prints figures, targets (PASS/MISS) and a cost estimate; exits 0 whatever the verdicts, because it
+is a report, not a test. `--markdown PATH` also writes the report as markdown: into a file that has
+the bench markers (docs/benchmark.md does) only the part between them is replaced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from functions.thumbnailer.imaging.engine import make_thumbnails
+from functions.thumbnailer.imaging.presets import DEFAULT_LIMITS, DEFAULT_PRESETS
+from functions.thumbnailer.imaging.rejections import ImageRejected
+
+from .cost import estimate_per_million
+from .floor import decode_floor, observe_engine
+from .imports import HANDLER_FILE, measure_import_times
+from .inputs import GENERATOR_VERSION, INPUT_NAMES, BenchInput, input_path, select_inputs
+from .memory import peak_increase
+from .naive import naive_thumbnails
+from .quality import variant_qualities
+from .report import (
+    InputResult,
+    Report,
+    build_targets,
+    engine_fingerprint,
+    load_average,
+    machine_description,
+    render_text,
+    write_markdown,
+)
+from .timing import pin_to_one_core, time_interleaved
+
+CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
+DEFAULT_REPEATS = 7
+QUICK_REPEATS = 3
+WARMUP = 1
+COST_INPUT = "jpeg-12mp"
+MANIFESTS_PER_UPLOAD = 1
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=_positive_int, help=f"timed runs per contender (default {DEFAULT_REPEATS})")
+    parser.add_argument("--only", choices=INPUT_NAMES, help="benchmark one input only")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_REPEATS} repeats unless --repeats is given")
+    parser.add_argument("--markdown", type=Path, metavar="PATH", help="also write the report as markdown to PATH")
+    return parser.parse_args(argv)
+
+
+def read_thumbnails_context(path: Path = CDK_JSON) -> dict[str, Any]:
+    """The `thumbnails` context of cdk.json, with the keys the benchmark uses checked."""
+    context = json.loads(path.read_text())["context"]["thumbnails"]
+    memory_mb = context.get("memoryMb")
+    if isinstance(memory_mb, bool) or not isinstance(memory_mb, int) or not 128 <= memory_mb <= 10240:
+        raise ValueError(
+            f"{path}: context.thumbnails.memoryMb: expected an integer from 128 to 10240, got {memory_mb!r}"
+        )
+    return context
+
+
+def bench_input(item: BenchInput, repeats: int) -> InputResult:
+    path = input_path(item)
+    data = path.read_bytes()
+    with Image.open(path) as header:
+        frames = getattr(header, "n_frames", 1)
+        dimensions = f"{header.width}x{header.height}" + (f" x{frames} frames" if frames > 1 else "")
+    facts = {"name": item.name, "description": item.description, "source_bytes": len(data), "dimensions": dimensions}
+    print(f"[{item.name}] {item.description}: {len(data) / 1e6:.1f} MB", file=sys.stderr, flush=True)
+    try:
+        observation = observe_engine(data, DEFAULT_PRESETS, DEFAULT_LIMITS)
+    except ImageRejected as rejection:  # a valid bench input refused is an engine bug: report it, go on
+        return InputResult(**facts, error=f"engine rejected it ({rejection})")
+    timings = time_interleaved(
+        {
+            "engine": lambda: make_thumbnails(data, DEFAULT_PRESETS, DEFAULT_LIMITS),
+            "naive": lambda: naive_thumbnails(data, DEFAULT_PRESETS),
+            "floor": decode_floor(data, DEFAULT_PRESETS, DEFAULT_LIMITS, observation),
+        },
+        repeats=repeats,
+        warmup=WARMUP,
+    )
+    return InputResult(
+        **facts,
+        engine=timings["engine"],
+        naive=timings["naive"],
+        floor=timings["floor"],
+        decode_scale=observation.decode_scale,
+        engine_memory_mib=peak_increase("engine", path).mebibytes,
+        naive_memory_mib=peak_increase("naive", path).mebibytes,
+        output_bytes=sum(len(thumbnail.data) for thumbnail in observation.rendition.thumbnails),
+        qualities=variant_qualities(data, observation),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    repeats = args.repeats or (QUICK_REPEATS if args.quick else DEFAULT_REPEATS)
+    context = read_thumbnails_context()
+    started = datetime.datetime.now(datetime.UTC)
+    load_before = load_average()
+    pinning = pin_to_one_core()
+
+    results = [bench_input(item, repeats) for item in select_inputs(args.only)]
+
+    imports, import_note = None, ""
+    if HANDLER_FILE.exists():
+        print("[imports] handler cold import", file=sys.stderr, flush=True)
+        imports = measure_import_times(context, repeats=repeats)
+    else:
+        import_note = f"{HANDLER_FILE.relative_to(CDK_JSON.parent)} does not exist yet"
+
+    cost_source = next((r for r in results if r.name == COST_INPUT and r.engine is not None), None)
+    cost = None
+    if cost_source is not None:
+        puts = len(DEFAULT_PRESETS) + MANIFESTS_PER_UPLOAD
+        cost = estimate_per_million(cost_source.engine.cpu_ms, context["memoryMb"], puts_per_upload=puts)
+
+    conditions = [
+        *machine_description(),
+        ("Engine", engine_fingerprint()),
+        ("Run", f"{started:%Y-%m-%d %H:%M} UTC, {repeats} repeats + {WARMUP} warm-up, {pinning}"),
+        ("Load average (1/5/15 min)", f"before {load_before}, after {load_average()}"),
+        ("Inputs", f"generated in code (bench/inputs.py), generator v{GENERATOR_VERSION}, cached in bench/.inputs/"),
+        ("Presets", ", ".join(f"{p.name} {p.mode} {p.format} q{p.quality}" for p in DEFAULT_PRESETS)),
+        ("Lambda memory (cdk.json)", f"{context['memoryMb']} MB"),
+    ]
+    report = Report(
+        results=results,
+        imports=imports,
+        import_note=import_note,
+        cost=cost,
+        targets=build_targets(results, imports),
+        conditions=conditions,
+    )
+    print(render_text(report))
+    if args.markdown is not None:
+        write_markdown(args.markdown, report)
+        print(f"\nMarkdown written to {args.markdown}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,423 @@
+"""Targets, the machine description, and the report as plain text or markdown."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import platform
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import PIL
+from PIL import features
+
+from .cost import (
+    FULL_VCPU_MEMORY_MB,
+    LAMBDA_ARM64_PER_GB_SECOND,
+    LAMBDA_PER_MILLION_REQUESTS,
+    REGION,
+    S3_GET_PER_THOUSAND,
+    S3_PUT_PER_THOUSAND,
+    SQS_PER_MILLION_REQUESTS,
+    CostEstimate,
+    usd,
+)
+from .imports import BASELINE_STATEMENT, HANDLER_STATEMENT, ImportTimes
+from .quality import VariantQuality, lowest
+from .timing import Timing
+
+
+@dataclass(frozen=True)
+class InputResult:
+    """Everything measured for one input; `error` is set instead when the engine rejected it."""
+
+    name: str
+    description: str
+    source_bytes: int
+    dimensions: str
+    engine: Timing | None = None
+    naive: Timing | None = None
+    floor: Timing | None = None
+    decode_scale: str = ""
+    engine_memory_mib: float | None = None
+    naive_memory_mib: float | None = None
+    output_bytes: int = 0
+    qualities: Sequence[VariantQuality] = ()
+    error: str | None = None
+
+    @property
+    def speedup(self) -> float | None:
+        return self.naive.cpu_ms / self.engine.cpu_ms if self.engine and self.naive else None
+
+    @property
+    def floor_ratio(self) -> float | None:
+        return self.engine.cpu_ms / self.floor.cpu_ms if self.engine and self.floor else None
+
+    @property
+    def memory_ratio(self) -> float | None:
+        if self.engine_memory_mib is None or not self.naive_memory_mib:
+            return None
+        return self.engine_memory_mib / self.naive_memory_mib
+
+    @property
+    def min_delivered_psnr(self) -> tuple[str, float] | None:
+        return lowest(self.qualities, "delivered_db")
+
+    @property
+    def min_pre_encode_psnr(self) -> tuple[str, float] | None:
+        return lowest(self.qualities, "pre_encode_db")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal next to its measurement; `measured` None means it was not measured in this run."""
+
+    subject: str
+    what: str
+    measured: float | None
+    goal: float
+    at_least: bool  # True: measured >= goal passes; False: measured <= goal passes
+    unit: str
+
+    @property
+    def verdict(self) -> str:
+        if self.measured is None:
+            return "n/a"
+        passes = self.measured >= self.goal if self.at_least else self.measured <= self.goal
+        return "PASS" if passes else "MISS"
+
+    def goal_text(self) -> str:
+        return f"{'>=' if self.at_least else '<='} {self.goal:g}{self.unit}"
+
+    def measured_text(self) -> str:
+        return "-" if self.measured is None else f"{self.measured:.2f}{self.unit}"
+
+
+# Speed-up over naive each input must reach (from the image-engine issue).
+SPEEDUP_GOALS = {"jpeg-12mp": 9.5, "jpeg-24mp": 15.0, "png-12mp-rgba": 4.0, "webp-12mp": 4.0, "gif-animated": 2.0}
+FLOOR_GOALS = {"jpeg-12mp": 1.4}
+MEMORY_GOAL = 0.4  # engine's peak memory increase / naive's, every input
+PSNR_GOAL_DB = 38.0  # every variant against a full-resolution LANCZOS reference
+IMPORT_GOAL = 1.2  # handler cold import / `import boto3, PIL.Image`
+
+
+def build_targets(results: Sequence[InputResult], imports: ImportTimes | None) -> list[Target]:
+    targets = []
+    for result in results:
+        if result.name in SPEEDUP_GOALS:
+            targets.append(Target(result.name, "naive / engine", result.speedup, SPEEDUP_GOALS[result.name], True, "x"))
+        if result.name in FLOOR_GOALS:
+            targets.append(
+                Target(result.name, "engine / decode floor", result.floor_ratio, FLOOR_GOALS[result.name], False, "x")
+            )
+        targets.append(Target(result.name, "peak memory engine / naive", result.memory_ratio, MEMORY_GOAL, False, "x"))
+        worst = result.min_pre_encode_psnr
+        targets.append(
+            Target(result.name, "min PSNR before encoding", worst[1] if worst else None, PSNR_GOAL_DB, True, " dB")
+        )
+    if imports is not None:
+        ratio = imports.handler_ms / imports.baseline_ms if imports.baseline_ms else None
+        targets.append(Target("handler", "cold import / boto3+PIL", ratio, IMPORT_GOAL, False, "x"))
+    return targets
+
+
+def _cpu_model() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def load_average() -> str:
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "unknown"
+    return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
+
+
+IMAGING_PACKAGE = Path(__file__).resolve().parent.parent / "functions" / "thumbnailer" / "imaging"
+
+
+def engine_fingerprint() -> str:
+    """A short hash of the imaging package's source, so a set of figures names the engine it measured."""
+    digest = hashlib.sha256()
+    for source in sorted(IMAGING_PACKAGE.glob("*.py")):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    return f"functions/thumbnailer/imaging/*.py sha256 {digest.hexdigest()[:12]}"
+
+
+def machine_description() -> list[tuple[str, str]]:
+    return [
+        ("CPU", f"{_cpu_model()} ({platform.machine()}), {os.cpu_count()} logical cores"),
+        ("OS", platform.platform()),
+        ("Python", sys.version.split()[0]),
+        ("Pillow", PIL.__version__),
+        (
+            "libjpeg-turbo",
+            f"{features.version('libjpeg_turbo')}" if features.check_feature("libjpeg_turbo") else "no (plain libjpeg)",
+        ),
+        ("libwebp", str(features.version("webp"))),
+        ("zlib", str(features.version("zlib"))),
+    ]
+
+
+def _ms(timing: Timing | None) -> str:
+    return "-" if timing is None else f"{timing.cpu_ms:.0f}"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def _mib(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.0f}"
+
+
+def _db(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return "inf" if math.isinf(value) else f"{value:.1f}"
+
+
+def _worst(worst: tuple[str, float] | None) -> str:
+    return "-" if worst is None else f"{_db(worst[1])} ({worst[0]})"
+
+
+FIGURE_COLUMNS = (
+    "input",
+    "engine ms",
+    "naive ms",
+    "naive/engine",
+    "floor ms",
+    "engine/floor",
+    "draft",
+    "engine MiB",
+    "naive MiB",
+    "mem ratio",
+    "out KiB",
+    "min PSNR dB",
+    "min PSNR pre-encode dB",
+)
+
+
+def figure_rows(results: Sequence[InputResult]) -> list[list[str]]:
+    rows = []
+    for result in results:
+        if result.error:
+            rows.append([result.name, f"ERROR: {result.error}", *[""] * (len(FIGURE_COLUMNS) - 2)])
+            continue
+        rows.append(
+            [
+                result.name,
+                _ms(result.engine),
+                _ms(result.naive),
+                _ratio(result.speedup),
+                _ms(result.floor),
+                _ratio(result.floor_ratio),
+                result.decode_scale,
+                _mib(result.engine_memory_mib),
+                _mib(result.naive_memory_mib),
+                _ratio(result.memory_ratio),
+                f"{result.output_bytes / 1024:.0f}",
+                _worst(result.min_delivered_psnr),
+                _worst(result.min_pre_encode_psnr),
+            ]
+        )
+    return rows
+
+
+def _wall_rows(results: Sequence[InputResult]) -> list[list[str]]:
+    return [
+        [
+            result.name,
+            result.description,
+            f"{result.source_bytes / 1e6:.1f} MB",
+            result.dimensions,
+            "-" if result.engine is None else f"{result.engine.wall_ms:.0f}",
+            "-" if result.naive is None else f"{result.naive.wall_ms:.0f}",
+            "-" if result.floor is None else f"{result.floor.wall_ms:.0f}",
+        ]
+        for result in results
+    ]
+
+
+QUALITY_COLUMNS = ("input", "variant", "size", "delivered dB", "codec ceiling dB", "pre-encode dB")
+
+
+def _quality_rows(results: Sequence[InputResult]) -> list[list[str]]:
+    return [
+        [
+            result.name,
+            quality.preset,
+            f"{quality.size[0]}x{quality.size[1]}",
+            _db(quality.delivered_db),
+            _db(quality.codec_ceiling_db),
+            _db(quality.pre_encode_db),
+        ]
+        for result in results
+        for quality in result.qualities
+    ]
+
+
+WALL_COLUMNS = ("input", "what", "size", "pixels", "engine wall ms", "naive wall ms", "floor wall ms")
+TARGET_COLUMNS = ("subject", "measure", "target", "measured", "verdict")
+COST_COLUMNS = ("component", "basis", "USD per 1M uploads")
+
+
+def _target_rows(targets: Sequence[Target]) -> list[list[str]]:
+    return [[t.subject, t.what, t.goal_text(), t.measured_text(), t.verdict] for t in targets]
+
+
+def _cost_rows(cost: CostEstimate) -> list[list[str]]:
+    rows = [[line.component, line.basis, f"{line.dollars:.2f}"] for line in cost.lines]
+    rows.append(["total", "", f"{cost.total:.2f}"])
+    return rows
+
+
+def _text_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(columns, *rows, strict=False)]
+    lines = [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)) for row in [columns, *rows]
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _markdown_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Report:
+    results: Sequence[InputResult]
+    imports: ImportTimes | None
+    import_note: str
+    cost: CostEstimate | None
+    targets: Sequence[Target]
+    conditions: Sequence[tuple[str, str]]
+
+
+COST_NOTES = (
+    f"Prices: {REGION} list prices: Lambda arm64 {usd(LAMBDA_ARM64_PER_GB_SECOND)} per GB-second and "
+    f"{usd(LAMBDA_PER_MILLION_REQUESTS)} per 1M requests; S3 Standard GET {usd(S3_GET_PER_THOUSAND)} and PUT "
+    f"{usd(S3_PUT_PER_THOUSAND)} per 1,000; SQS {usd(SQS_PER_MILLION_REQUESTS)} per 1M requests; EventBridge: AWS "
+    "service events on the default bus are free.",
+    "Billed time = the measured 12 MP engine CPU time on THIS machine's core, divided by the CPU share Lambda "
+    f"gives at the configured memory (a full vCPU at {FULL_VCPU_MEMORY_MB} MB). Lambda's arm64 (Graviton) core "
+    "is not this machine's core, so the real duration differs; S3 download/upload latency, the handler's own "
+    "work and cold starts are not included. Storage and data transfer are not included.",
+)
+
+
+def _import_lines(report: Report) -> list[str]:
+    if report.imports is None:
+        return [f"Handler cold import: not measured ({report.import_note})."]
+    imports = report.imports
+    return [
+        f"`{HANDLER_STATEMENT}`: {imports.handler_ms:.0f} ms; `{BASELINE_STATEMENT}`: {imports.baseline_ms:.0f} ms; "
+        f"ratio {imports.handler_ms / imports.baseline_ms:.2f}x (median of {imports.repeats} fresh interpreters each)."
+    ]
+
+
+LEGEND = (
+    "ms = median CPU time over the repeats, process pinned to one core (equal to wall time on an idle core; "
+    "robust to other processes sharing the machine). floor = decode at the engine's draft scale (`draft` column) "
+    "+ the engine's own encoder calls replayed. MiB = peak RSS increase of one run in a fresh process. "
+    "out KiB = engine's total output. min PSNR = lowest variant PSNR vs a full-resolution LANCZOS reference of "
+    "the same size: of the delivered file, and of the image before encoding (resampling error alone)."
+)
+QUALITY_LEGEND = (
+    "codec ceiling = the reference itself through the engine's encoder settings: the best delivered PSNR any "
+    "resampler could reach. The >= 38 dB goal applies to pre-encode: lossy encoding of a detailed thumbnail "
+    "costs more than that on its own."
+)
+
+
+def render_text(report: Report) -> str:
+    parts = [
+        "Run conditions",
+        _text_table(("item", "value"), report.conditions),
+        "",
+        "Figures",
+        _text_table(FIGURE_COLUMNS, figure_rows(report.results)),
+        LEGEND,
+        "",
+        _text_table(WALL_COLUMNS, _wall_rows(report.results)),
+        "",
+        "Quality per variant",
+        _text_table(QUALITY_COLUMNS, _quality_rows(report.results)),
+        QUALITY_LEGEND,
+        "",
+        *_import_lines(report),
+        "",
+        "Targets",
+        _text_table(TARGET_COLUMNS, _target_rows(report.targets)),
+    ]
+    if report.cost is not None:
+        parts += ["", "Estimated cost per 1M uploads (12 MP JPEG)", _text_table(COST_COLUMNS, _cost_rows(report.cost))]
+        parts += COST_NOTES
+    return "\n".join(parts)
+
+
+def render_markdown(report: Report) -> str:
+    parts = [
+        "### Run conditions",
+        "",
+        _markdown_table(("item", "value"), report.conditions),
+        "",
+        "### Figures",
+        "",
+        _markdown_table(FIGURE_COLUMNS, figure_rows(report.results)),
+        "",
+        LEGEND,
+        "",
+        _markdown_table(WALL_COLUMNS, _wall_rows(report.results)),
+        "",
+        "### Quality per variant",
+        "",
+        _markdown_table(QUALITY_COLUMNS, _quality_rows(report.results)),
+        "",
+        QUALITY_LEGEND,
+        "",
+        "### Handler cold import",
+        "",
+        *_import_lines(report),
+        "",
+        "### Targets",
+        "",
+        _markdown_table(TARGET_COLUMNS, _target_rows(report.targets)),
+    ]
+    if report.cost is not None:
+        parts += [
+            "",
+            "### Estimated cost per million uploads (12 MP JPEG)",
+            "",
+            _markdown_table(COST_COLUMNS, _cost_rows(report.cost)),
+            "",
+        ]
+        parts += [f"- {note}" for note in COST_NOTES]
+    return "\n".join(parts) + "\n"
+
+
+BEGIN_MARKER = "<!-- bench:begin (generated by `python -m bench --markdown`; edits inside are overwritten) -->"
+END_MARKER = "<!-- bench:end -->"
+
+
+def write_markdown(path: Path, report: Report) -> None:
+    """Write the report to `path`; if the file already has the bench markers, replace only what is between them."""
+    generated = f"{BEGIN_MARKER}\n{render_markdown(report)}{END_MARKER}"
+    existing = path.read_text() if path.exists() else ""
+    if BEGIN_MARKER in existing and END_MARKER in existing:
+        before = existing.split(BEGIN_MARKER, 1)[0]
+        after = existing.split(END_MARKER, 1)[1]
+        path.write_text(before + generated + after)
+    else:
+        path.write_text(generated + "\n")
