@@ -47,12 +47,15 @@ CHAIN_MIN_SHRINK = 2.0
 # 12 MP PNG -> default presets: 1.5 is 4x faster than plain LANCZOS at >= 45 dB PSNR; 2.0
 # would not reduce at all for the common ~4x shrink.
 REDUCING_GAP = 1.5
-# libjpeg's 1/2 shrink (a 4x4 inverse DCT of each block's lowest coefficients) is close to an
-# ideal low-pass, so the step from that decode can use HAMMING (support 1, like bilinear but
-# sharper) at under half LANCZOS's cost: 12 MP -> 1024 px measured 12 ms vs 28 ms at 46 dB.
-# The 1/4 and 1/8 shrinks keep more aliasing; HAMMING after them measured 37-39 dB, so they,
-# full-resolution decodes and chained steps all get LANCZOS.
+# Two kinds of image hold no detail above their own Nyquist limit: libjpeg's 1/2 shrink (a 4x4
+# inverse DCT of each block's lowest coefficients, close to an ideal low-pass) and any earlier
+# LANCZOS/HAMMING result in the chain. A step of under BAND_LIMITED_MAX_SHRINK from either can use
+# HAMMING (support 1, like bilinear but sharper) at under half LANCZOS's cost: 12 MP -> 1024 px
+# measured 12 ms vs 28 ms at 46 dB, and the chained 1024 -> 512 -> 256 halvings 44 dB. The 1/4 and
+# 1/8 shrinks keep more aliasing (HAMMING after them measured 37-39 dB), and bigger steps need
+# LANCZOS's wider support (3x chained HAMMING steps measured 37 dB), so those get LANCZOS.
 BAND_LIMITED_FILTER = Image.Resampling.HAMMING
+BAND_LIMITED_MAX_SHRINK = 2.5
 # GIF frames of 0-1 centiseconds play at 100 ms in every browser; keep that on output.
 DEFAULT_FRAME_MS = 100
 
@@ -252,7 +255,7 @@ def _decode(opened: _Source, plan: DecodePlan) -> Decoded:
 
 def _resample(image: Image.Image, size: Size, box: Box, *, band_limited: bool) -> Image.Image:
     shrink = min((box[2] - box[0]) / size[0], (box[3] - box[1]) / size[1])
-    if band_limited and shrink < CHAIN_MIN_SHRINK:
+    if band_limited and shrink < BAND_LIMITED_MAX_SHRINK:
         resized = image.resize(size, BAND_LIMITED_FILTER, box=box)
     else:
         resized = image.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=REDUCING_GAP)
@@ -282,7 +285,7 @@ def _render_stills(decoded: Decoded, plan: DecodePlan, placements: Sequence[Plac
             shrink_x = (candidate_region[2] - candidate_region[0]) / placement.size[0]
             shrink_y = (candidate_region[3] - candidate_region[1]) / placement.size[1]
             if min(shrink_x, shrink_y) >= CHAIN_MIN_SHRINK:
-                image, region, band_limited = candidate, candidate_region, False
+                image, region, band_limited = candidate, candidate_region, True
                 break
         result = _resample(image, placement.size, region, band_limited=band_limited)
         rendered[placement] = result
