@@ -15,9 +15,10 @@ from PIL import Image
 
 from .presets import Preset
 
-# libwebp effort 0-6. Measured on 1024x768 photos at q80: method 1 is 3x faster than the
-# default 4 (~20 ms vs ~60 ms) for files 1-2 % larger at the same PSNR; 6 saves ~8 % for 7x the time.
-WEBP_METHOD = 1
+# libwebp effort 0-6. Measured on the benchmark's photo-like 1024 px outputs at q80: method 1
+# takes 15 ms but writes files 27 % larger than the default 4 (49 ms); method 2 takes 20 ms for
+# files 5 % larger. A thumbnail is encoded once and served many times, so bytes win over 5 ms.
+WEBP_METHOD = 2
 
 
 # In an extended (VP8X) WebP header, byte 20 holds the feature flags; 0x10 says "has alpha".

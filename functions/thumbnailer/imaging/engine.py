@@ -47,15 +47,22 @@ CHAIN_MIN_SHRINK = 2.0
 # 12 MP PNG -> default presets: 1.5 is 4x faster than plain LANCZOS at >= 45 dB PSNR; 2.0
 # would not reduce at all for the common ~4x shrink.
 REDUCING_GAP = 1.5
-# Two kinds of image hold no detail above their own Nyquist limit: libjpeg's 1/2 shrink (a 4x4
-# inverse DCT of each block's lowest coefficients, close to an ideal low-pass) and any earlier
-# LANCZOS/HAMMING result in the chain. A step of under BAND_LIMITED_MAX_SHRINK from either can use
-# HAMMING (support 1, like bilinear but sharper) at under half LANCZOS's cost: 12 MP -> 1024 px
-# measured 12 ms vs 28 ms at 46 dB, and the chained 1024 -> 512 -> 256 halvings 44 dB. The 1/4 and
-# 1/8 shrinks keep more aliasing (HAMMING after them measured 37-39 dB), and bigger steps need
-# LANCZOS's wider support (3x chained HAMMING steps measured 37 dB), so those get LANCZOS.
-BAND_LIMITED_FILTER = Image.Resampling.HAMMING
-BAND_LIMITED_MAX_SHRINK = 2.5
+# A step of under SMALL_STEP_MAX_SHRINK needs less than LANCZOS when its source is already
+# band-limited (holds no detail above its own Nyquist limit): libjpeg's 1/2 shrink (a 4x4
+# inverse DCT of each block's lowest coefficients, close to an ideal low-pass) and every earlier
+# LANCZOS/HAMMING result in the chain get HAMMING (support 1) at under half LANCZOS's cost
+# (12 MP -> 1024 px: 12 ms vs 28 ms at 46 dB; the chained 1024 -> 512 -> 256 halvings 44 dB).
+# The 1/4 and 1/8 shrinks keep more aliasing (HAMMING after them measured 37-39 dB), so they get
+# BICUBIC (support 2; 24 MP at 1/4 -> 1024 px: 12.5 ms vs 17 ms at 46 dB); a full-resolution
+# decode, and any bigger step (3x chained HAMMING measured 37 dB), gets LANCZOS.
+SMALL_STEP_MAX_SHRINK = 2.5
+SMALL_STEP_FILTER_AFTER_DRAFT = {
+    1: Image.Resampling.LANCZOS,
+    2: Image.Resampling.HAMMING,
+    4: Image.Resampling.BICUBIC,
+    8: Image.Resampling.BICUBIC,
+}
+CHAINED_SMALL_STEP_FILTER = Image.Resampling.HAMMING
 # GIF frames of 0-1 centiseconds play at 100 ms in every browser; keep that on output.
 DEFAULT_FRAME_MS = 100
 
@@ -123,7 +130,7 @@ class Decoded:
 
     image: Image.Image  # upright, 8-bit sRGB, mode L/LA/RGB/RGBA
     content: Box  # where the whole upright source lies in `image` (a JPEG shrink can leave a part-pixel edge)
-    band_limited: bool  # halved by the JPEG decoder, so it holds no detail finer than its own pixels
+    small_step_filter: Image.Resampling  # for steps under SMALL_STEP_MAX_SHRINK from `image`
 
 
 @dataclass(frozen=True)
@@ -249,14 +256,14 @@ def _decode(opened: _Source, plan: DecodePlan) -> Decoded:
     return Decoded(
         image=working,
         content=orient_box(content, decoded_size, plan.orientation),
-        band_limited=plan.draft_scale == 2 and image.size != stored_size,
+        small_step_filter=SMALL_STEP_FILTER_AFTER_DRAFT[plan.draft_scale if image.size != stored_size else 1],
     )
 
 
-def _resample(image: Image.Image, size: Size, box: Box, *, band_limited: bool) -> Image.Image:
+def _resample(image: Image.Image, size: Size, box: Box, *, small_step_filter: Image.Resampling) -> Image.Image:
     shrink = min((box[2] - box[0]) / size[0], (box[3] - box[1]) / size[1])
-    if band_limited and shrink < BAND_LIMITED_MAX_SHRINK:
-        resized = image.resize(size, BAND_LIMITED_FILTER, box=box)
+    if shrink < SMALL_STEP_MAX_SHRINK and small_step_filter != Image.Resampling.LANCZOS:
+        resized = image.resize(size, small_step_filter, box=box)
     else:
         resized = image.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=REDUCING_GAP)
     resized.info = {}
@@ -279,15 +286,15 @@ def _render_stills(decoded: Decoded, plan: DecodePlan, placements: Sequence[Plac
     rendered: dict[Placement, Image.Image] = {}
     for placement in sorted(set(placements), key=lambda each: each.area, reverse=True):
         image, region = decoded.image, _region_in(placement, source, decoded.content)
-        band_limited = decoded.band_limited
+        small_step_filter = decoded.small_step_filter
         for candidate, content in reversed(whole_frames[1:]):
             candidate_region = _region_in(placement, source, content)
             shrink_x = (candidate_region[2] - candidate_region[0]) / placement.size[0]
             shrink_y = (candidate_region[3] - candidate_region[1]) / placement.size[1]
             if min(shrink_x, shrink_y) >= CHAIN_MIN_SHRINK:
-                image, region, band_limited = candidate, candidate_region, True
+                image, region, small_step_filter = candidate, candidate_region, CHAINED_SMALL_STEP_FILTER
                 break
-        result = _resample(image, placement.size, region, band_limited=band_limited)
+        result = _resample(image, placement.size, region, small_step_filter=small_step_filter)
         rendered[placement] = result
         if placement.box == whole_source:
             whole_frames.append((result, (0.0, 0.0, float(result.width), float(result.height))))
@@ -307,7 +314,7 @@ def _render_animation(opened: _Source, plan: DecodePlan, placement: Placement, p
         loop = image.info.get("loop", loop)
         durations.append(int(image.info.get("duration") or DEFAULT_FRAME_MS))
         frame = _upright_working_frame(image, plan.orientation, may_modify=False)
-        frames.append(_resample(frame, placement.size, placement.box, band_limited=False))
+        frames.append(_resample(frame, placement.size, placement.box, small_step_filter=Image.Resampling.LANCZOS))
     return encode_animation(frames, durations_ms=durations, loop=loop, preset=preset)
 
 
