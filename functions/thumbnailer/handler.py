@@ -11,20 +11,28 @@ from __future__ import annotations
 import os
 import time
 from functools import cache
-from typing import Any
+from typing import Any, TypedDict
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from .outcomes import Completed, Outcome, Rejected, TransientError
 from .service import ThumbnailService
 from .settings import Settings
+
+
+class BatchItemFailure(TypedDict):
+    itemIdentifier: str
+
+
+class PartialItemFailureResponse(TypedDict):
+    """What ReportBatchItemFailures expects back: the message ids SQS should deliver again."""
+
+    batchItemFailures: list[BatchItemFailure]
+
 
 logger = Logger()  # service name and level from POWERTOOLS_SERVICE_NAME / POWERTOOLS_LOG_LEVEL
 metrics = Metrics()  # namespace from POWERTOOLS_METRICS_NAMESPACE, dimension `service`
@@ -79,29 +87,27 @@ def handle_batch(
     logger: Logger = logger,
     metrics: Metrics = metrics,
 ) -> PartialItemFailureResponse:
-    """The testable seam: one SQS batch through `service`, with the logger and metrics given."""
+    """The testable seam: one SQS batch through `service`, with the logger and metrics given.
 
-    def record_handler(record: SQSRecord) -> None:
-        process_record(record, service, logger=logger, metrics=metrics)
-
-    # A new processor per batch: it keeps per-batch state. An entirely failed batch is reported record
-    # by record instead of raising, so nothing escapes the handler.
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    try:
-        return process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
-    except Exception:
-        logger.exception("the batch could not be processed; every record will be retried")
-        return fail_every_record(event)
+    The partial batch response is built here rather than with Powertools' BatchProcessor: the loop
+    is a dozen lines, and importing the batch utility (asyncio and every event data class) measured
+    16 ms of a ~150 ms cold import, on every cold start, for nothing this function uses.
+    """
+    failures: list[BatchItemFailure] = []
+    for record in _records(event, logger):
+        try:
+            process_record(record, service, logger=logger, metrics=metrics)
+        except Exception:  # already logged and counted by process_record; SQS retries the record
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
 
 
-def process_record(record: SQSRecord, service: ThumbnailService, *, logger: Logger, metrics: Metrics) -> None:
+def process_record(record: dict[str, Any], service: ThumbnailService, *, logger: Logger, metrics: Metrics) -> None:
     """Process one record and log one line about it; raise to have the record retried."""
     started = time.perf_counter()
-    fields: dict[str, Any] = {"messageId": record.message_id}
+    fields: dict[str, Any] = {"messageId": record["messageId"]}
     try:
-        outcome = service.process(record.body)
+        outcome = service.process(record["body"])
     except TransientError as error:
         fields.update(outcome="transient", reason=error.reason, detail=error.detail)
         fields.update(receiveCount=_receive_count(record), ms=_elapsed_ms(started))
@@ -119,6 +125,22 @@ def process_record(record: SQSRecord, service: ThumbnailService, *, logger: Logg
     metrics.add_metric(name=OUTCOME_METRICS[outcome.kind], unit=MetricUnit.Count, value=1)
     if isinstance(outcome, Completed):
         metrics.add_metric(name=VARIANTS_METRIC, unit=MetricUnit.Count, value=len(outcome.variant_keys))
+
+
+def _records(event: Any, logger: Logger) -> list[dict[str, Any]]:
+    """The batch's SQS records; anything else is logged, since it cannot be reported back for a retry."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(records, list):
+        logger.error("the event is not an SQS batch", extra={"eventType": type(event).__name__})
+        return []
+    usable = [
+        record
+        for record in records
+        if isinstance(record, dict) and isinstance(record.get("messageId"), str) and isinstance(record.get("body"), str)
+    ]
+    if len(usable) != len(records):
+        logger.error("records without a messageId or body were ignored", extra={"ignored": len(records) - len(usable)})
+    return usable
 
 
 def fail_every_record(event: Any) -> PartialItemFailureResponse:
@@ -141,9 +163,10 @@ def _outcome_fields(outcome: Outcome) -> dict[str, Any]:
     return fields
 
 
-def _receive_count(record: SQSRecord) -> int | None:
+def _receive_count(record: dict[str, Any]) -> int | None:
     """How often SQS has delivered this message: at maxReceiveCount the next failure moves it to the DLQ."""
-    count = record.attributes.get("ApproximateReceiveCount")
+    attributes = record.get("attributes")
+    count = attributes.get("ApproximateReceiveCount") if isinstance(attributes, dict) else None
     return int(count) if isinstance(count, str) and count.isdigit() else None
 
 
