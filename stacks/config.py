@@ -22,7 +22,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from functions.thumbnailer.imaging.presets import ConfigError, Limits, Preset, parse_limits, parse_presets
+from functions.thumbnailer.imaging.presets import (
+    ConfigError,
+    Limits,
+    Preset,
+    parse_limits,
+    parse_presets,
+    require_bool,
+    require_int,
+)
 from stacks.constants import LOG_RETENTION
 
 DEFAULTS_KEY = "thumbnails"
@@ -115,13 +123,13 @@ class PipelineConfig:
             key_suffixes=_require_key_suffixes(where("keySuffixes"), get("keySuffixes")),
             presets=parse_presets(get("presets"), where("presets")),
             limits=parse_limits(values, DEFAULTS_KEY),
-            memory_mb=_require_int(where("memoryMb"), get("memoryMb"), 512, 10240),
-            timeout_seconds=_require_int(where("timeoutSeconds"), get("timeoutSeconds"), 10, 900),
-            batch_size=_require_int(where("batchSize"), get("batchSize"), 1, 100),
-            max_concurrency=_require_int(where("maxConcurrency"), get("maxConcurrency"), 2, 1000),
+            memory_mb=require_int(where("memoryMb"), get("memoryMb"), 512, 10240),
+            timeout_seconds=require_int(where("timeoutSeconds"), get("timeoutSeconds"), 10, 900),
+            batch_size=require_int(where("batchSize"), get("batchSize"), 1, 100),
+            max_concurrency=require_int(where("maxConcurrency"), get("maxConcurrency"), 2, 1000),
             log_retention_days=_require_retention(where("logRetentionDays"), get("logRetentionDays")),
             cache_control=_require_cache_control(where("cacheControl"), get("cacheControl")),
-            disposable=_require_bool(where("disposable"), get("disposable")),
+            disposable=require_bool(where("disposable"), get("disposable")),
         )
 
 
@@ -133,18 +141,6 @@ def _as_object(where: str, value: Any) -> Mapping[str, Any]:
             raise ConfigError(f"{where}: expected a JSON object, got invalid JSON ({error})") from None
     if not isinstance(value, Mapping):
         raise ConfigError(f"{where}: expected an object (or a JSON string holding one), got {value!r}")
-    return value
-
-
-def _require_int(where: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(f"{where}: expected an integer from {low} to {high}, got {value!r}")
-    return value
-
-
-def _require_bool(where: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{where}: expected true or false, got {value!r}")
     return value
 
 

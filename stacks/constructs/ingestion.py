@@ -56,32 +56,18 @@ class IngestQueue(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
 
-        # SSE-SQS everywhere: EventBridge cannot use the AWS-managed KMS key (alias/aws/sqs), and a
-        # queue encrypted with it silently receives nothing.
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(DEAD_LETTER_RETENTION_DAYS),
-        )
-        self.queue = sqs.Queue(
+        self.dead_letter_queue = _encrypted_queue(self, "DeadLetterQueue", retention_days=DEAD_LETTER_RETENTION_DAYS)
+        self.queue = _encrypted_queue(
             self,
             "Queue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(INGEST_RETENTION_DAYS),
+            retention_days=INGEST_RETENTION_DAYS,
             # A message stays hidden while one invocation (plus Lambda's own retries of a throttled
             # batch) may still be working on it; Lambda rejects the mapping below 6x the function timeout.
             visibility_timeout=Duration.seconds(function_timeout.to_seconds() * VISIBILITY_TIMEOUT_FACTOR),
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=MAX_RECEIVE_COUNT),
         )
-        self.events_dead_letter_queue = sqs.Queue(
-            self,
-            "EventsDeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(DEAD_LETTER_RETENTION_DAYS),
+        self.events_dead_letter_queue = _encrypted_queue(
+            self, "EventsDeadLetterQueue", retention_days=DEAD_LETTER_RETENTION_DAYS
         )
         for dead_letter_queue in (self.dead_letter_queue, self.events_dead_letter_queue):
             Validations.of(dead_letter_queue).acknowledge(
@@ -118,3 +104,19 @@ class IngestQueue(Construct):
                 retry_attempts=EVENT_RETRY_ATTEMPTS,
             )
         )
+
+
+def _encrypted_queue(scope: Construct, construct_id: str, *, retention_days: int, **props: object) -> sqs.Queue:
+    """An SQS queue with SSE-SQS and TLS-only access.
+
+    SSE-SQS, never the AWS-managed KMS key (alias/aws/sqs): EventBridge cannot use that key, and a
+    queue encrypted with it silently receives nothing.
+    """
+    return sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=Duration.days(retention_days),
+        **props,
+    )

@@ -29,15 +29,10 @@ class ThumbnailStorage(Construct):
             abort_incomplete_multipart_upload_after=Duration.days(ABORT_INCOMPLETE_UPLOADS_DAYS),
         )
 
-        self.access_logs = s3.Bucket(
+        # Server access log delivery only supports SSE-S3 on the target bucket.
+        self.access_logs = _private_bucket(
             self,
             "AccessLogs",
-            # Server access log delivery only supports SSE-S3 on the target bucket. Ownership is
-            # enforced (ACLs off): CDK grants the logging service through the bucket policy instead.
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=[
                 s3.LifecycleRule(id="ExpireAccessLogs", expiration=Duration.days(ACCESS_LOG_EXPIRY_DAYS)),
                 abort_incomplete_uploads,
@@ -51,14 +46,10 @@ class ThumbnailStorage(Construct):
             )
         )
 
-        self.originals = s3.Bucket(
+        self.originals = _private_bucket(
             self,
             "Originals",
             versioned=True,  # two quick writes to one key stay two events, and an overwrite is recoverable
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="originals/",
             lifecycle_rules=[
@@ -82,16 +73,28 @@ class ThumbnailStorage(Construct):
             True,
         )
 
-        self.thumbnails = s3.Bucket(
+        self.thumbnails = _private_bucket(
             self,
             "Thumbnails",
             # Not versioned: every thumbnail can be rebuilt from its original.
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="thumbnails/",
             lifecycle_rules=[abort_incomplete_uploads],
             removal_policy=removal_policy,
         )
+
+
+def _private_bucket(scope: Construct, construct_id: str, **props: object) -> s3.Bucket:
+    """A bucket no one reaches publicly or without TLS, encrypted with SSE-S3.
+
+    Ownership is enforced (ACLs off): CDK grants the log delivery service through the bucket policy.
+    """
+    return s3.Bucket(
+        scope,
+        construct_id,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        **props,
+    )

@@ -97,19 +97,19 @@ DEFAULT_PRESETS: tuple[Preset, ...] = (
 DEFAULT_LIMITS = Limits()
 
 
-def _require_int(where: str, value: Any, low: int, high: int) -> int:
+def require_int(where: str, value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ConfigError(f"{where}: expected an integer from {low} to {high}, got {value!r}")
     return value
 
 
-def _require_bool(where: str, value: Any) -> bool:
+def require_bool(where: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{where}: expected true or false, got {value!r}")
     return value
 
 
-def _require_choice(where: str, value: Any, allowed: Sequence[str]) -> str:
+def require_choice(where: str, value: Any, allowed: Sequence[str]) -> str:
     if value not in allowed:
         raise ConfigError(f"{where}: expected one of {', '.join(allowed)}, got {value!r}")
     return value
@@ -131,19 +131,19 @@ def parse_preset(raw: Any, where: str = "presets[0]") -> Preset:
             f"{where}.name: expected 1-32 characters of a-z, 0-9, '-' or '_' starting with a letter or digit "
             f"(not {', '.join(sorted(RESERVED_NAMES))}), got {name!r}"
         )
-    mode = _require_choice(f"{where}.mode", raw.get("mode", FIT), MODES)
-    width = _require_int(f"{where}.width", raw.get("width"), 1, MAX_SIDE)
+    mode = require_choice(f"{where}.mode", raw.get("mode", FIT), MODES)
+    width = require_int(f"{where}.width", raw.get("width"), 1, MAX_SIDE)
     height = raw.get("height")
     if height is None and mode == COVER:
         raise ConfigError(f"{where}.height: required for mode 'cover' (an integer from 1 to {MAX_SIDE})")
     if height is not None:
-        height = _require_int(f"{where}.height", height, 1, MAX_SIDE)
-    fmt = _require_choice(f"{where}.format", raw.get("format", "jpeg"), FORMATS)
-    quality = _require_int(f"{where}.quality", raw.get("quality", 82), 1, 100)
-    progressive = _require_bool(f"{where}.progressive", raw.get("progressive", False))
+        height = require_int(f"{where}.height", height, 1, MAX_SIDE)
+    fmt = require_choice(f"{where}.format", raw.get("format", "jpeg"), FORMATS)
+    quality = require_int(f"{where}.quality", raw.get("quality", 82), 1, 100)
+    progressive = require_bool(f"{where}.progressive", raw.get("progressive", False))
     if progressive and fmt != "jpeg":
         raise ConfigError(f"{where}.progressive: only allowed with format 'jpeg', got format {fmt!r}")
-    animated = _require_bool(f"{where}.animated", raw.get("animated", False))
+    animated = require_bool(f"{where}.animated", raw.get("animated", False))
     if animated and fmt != "webp":
         raise ConfigError(f"{where}.animated: only allowed with format 'webp', got format {fmt!r}")
     background = raw.get("background", "#ffffff")
@@ -179,11 +179,11 @@ def parse_limits(raw: Mapping[str, Any], where: str = "") -> Limits:
     prefix = f"{where}." if where else ""
     defaults = DEFAULT_LIMITS
     return Limits(
-        max_source_bytes=_require_int(
+        max_source_bytes=require_int(
             f"{prefix}maxSourceBytes", raw.get("maxSourceBytes", defaults.max_source_bytes), 1, 5 * 1024**3
         ),
-        max_source_pixels=_require_int(
+        max_source_pixels=require_int(
             f"{prefix}maxSourcePixels", raw.get("maxSourcePixels", defaults.max_source_pixels), 1, 500_000_000
         ),
-        max_frames=_require_int(f"{prefix}maxFrames", raw.get("maxFrames", defaults.max_frames), 1, 10_000),
+        max_frames=require_int(f"{prefix}maxFrames", raw.get("maxFrames", defaults.max_frames), 1, 10_000),
     )
