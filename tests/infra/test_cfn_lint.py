@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import yaml
 from cfnlint.api import ManualArgs, lint
 
 from stacks.constants import STACK_NAME
 
 from .conftest import Synthesized
 
-# The only place cfn-lint findings are ignored. Each entry: rule id -> why it is not a problem.
-IGNORED_RULES = {
-    "W3005": "CDK adds an explicit DependsOn on the function's role next to the GetAtt, so the role's policy "
-    "exists before the function; redundant but harmless, and not ours to change.",
-}
+# The same settings `make synth-check` runs cfn-lint with; the file gives each ignored rule's reason.
+CFN_LINT_SETTINGS = yaml.safe_load((Path(__file__).parents[2] / ".cfnlintrc.yaml").read_text())
 
 
 def test_template_passes_cfn_lint(default_stack: Synthesized) -> None:
@@ -20,7 +20,10 @@ def test_template_passes_cfn_lint(default_stack: Synthesized) -> None:
     template = (default_stack.outdir / f"{STACK_NAME}.template.json").read_text()
 
     # WHEN cfn-lint checks it
-    matches = lint(template, config=ManualArgs(regions=["us-east-1"], ignore_checks=list(IGNORED_RULES)))
+    matches = lint(
+        template,
+        config=ManualArgs(regions=CFN_LINT_SETTINGS["regions"], ignore_checks=CFN_LINT_SETTINGS["ignore_checks"]),
+    )
 
     # THEN there is nothing to report
     assert [f"{match.rule.id} {match.message}" for match in matches] == []
