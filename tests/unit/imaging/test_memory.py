@@ -1,7 +1,7 @@
 """Memory: the worst input the default caps allow fits the function's memory with room to spare.
 
-The function has 1536 MB (cdk.json memoryMb). The engine gets at most ENGINE_BUDGET_MB of
-it; the rest (Python, boto3, Powertools, the handler's copy of the bytes) is the margin.
+The function has cdk.json's memoryMb (1536 MB by default). The engine gets at most ENGINE_BUDGET_MB
+of it; the rest (Python, boto3, Powertools, the handler's copy of the bytes) is the margin.
 Each worst case runs in a fresh process whose address space is capped at the budget.
 """
 
@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 from thumbnailer.imaging.presets import DEFAULT_LIMITS
 
-FUNCTION_MEMORY_MB = 1536
-ENGINE_BUDGET_MB = 1024  # margin: 512 MB (1/3) for the runtime and the handler
 REPO = Path(__file__).resolve().parents[3]
+# The memory the function is deployed with, as configured; the default limits must fit it.
+FUNCTION_MEMORY_MB = json.loads((REPO / "cdk.json").read_text())["context"]["thumbnails"]["memoryMb"]
+RUNTIME_MARGIN_MB = 512  # Python, boto3, Powertools and the handler's copy of the source bytes
+ENGINE_BUDGET_MB = FUNCTION_MEMORY_MB - RUNTIME_MARGIN_MB
 
 
 def _probe(*arguments):
