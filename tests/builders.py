@@ -9,6 +9,9 @@ Use them so a test states only what matters to it:
 - `object_created_event` / `object_created_body`: the EventBridge event S3 sends for a new object, in the
   documented real-AWS shape (`shape="aws"`) or the shape moto 5.2 produces (`shape="moto"`: `eTag`,
   `version-id: "null"` for unversioned buckets, `reason: ObjectCreated`, a constant sequencer).
+- `object_deleted_event` / `object_deleted_body`: the same for a deletion; the moto shape is what moto 5.2 sends
+  (only when a key's last version goes: no `deletion-type`, the deleted object's size and eTag, `reason:
+  ObjectRemoved`), the aws shape what S3 documents (`deletion-type`, the delete marker's version id, no size).
 - `sqs_record` / `sqs_event`: the SQS event Lambda's event source mapping delivers.
 - `lambda_context`: a stand-in for Lambda's context object (what Powertools reads from it).
 - `function_environ`: the function's environment contract (what the CDK stack sets).
@@ -97,6 +100,43 @@ def object_created_event(
 def object_created_body(**overrides: Any) -> str:
     """`object_created_event(**overrides)` as the JSON string an SQS message body carries."""
     return json.dumps(object_created_event(**overrides))
+
+
+DELETE_MARKER_CREATED = "Delete Marker Created"
+PERMANENTLY_DELETED = "Permanently Deleted"
+EMPTY_ETAG = "d41d8cd98f00b204e9800998ecf8427e"  # what S3 reports as the ETag of a delete marker
+
+
+def object_deleted_event(
+    *,
+    bucket: str = ORIGINALS_BUCKET,
+    key: str = "photos/cat.jpg",
+    version_id: str | None = None,
+    sequencer: str | _ShapeDefault | None = SHAPE_DEFAULT,
+    deletion_type: str = PERMANENTLY_DELETED,
+    reason: str = "DeleteObject",
+    size: int = 1024,
+    etag: str = EMPTY_ETAG,
+    shape: str = "aws",
+) -> dict[str, Any]:
+    """An S3 "Object Deleted" event as EventBridge delivers it. In the aws shape `None` leaves a field out;
+    `size` only appears in the moto shape, `deletion_type` and `reason` only in the aws one."""
+    event = object_created_event(
+        bucket=bucket, key=key, size=size, etag=etag, version_id=version_id, sequencer=sequencer, shape=shape
+    )
+    event["detail-type"] = "Object Deleted"
+    if shape == "moto":
+        event["detail"]["reason"] = "ObjectRemoved"
+    else:
+        event["detail"]["object"].pop("size", None)
+        event["detail"]["reason"] = reason
+        event["detail"]["deletion-type"] = deletion_type
+    return event
+
+
+def object_deleted_body(**overrides: Any) -> str:
+    """`object_deleted_event(**overrides)` as the JSON string an SQS message body carries."""
+    return json.dumps(object_deleted_event(**overrides))
 
 
 def sqs_record(

@@ -1,6 +1,6 @@
 """Lambda entry point: an SQS batch in, a partial batch response out. The decisions live in `service.py`.
 
-A final outcome (completed, rejected, skipped) acknowledges its record. A `TransientError` or any unexpected
+A final outcome (completed, removed, rejected, skipped) acknowledges its record. A `TransientError` or any unexpected
 exception puts the record in `batchItemFailures`: SQS delivers it again and, after maxReceiveCount,
 the dead-letter queue keeps it. No exception leaves `lambda_handler`: a failure that is not tied to one
 record fails every record of the batch, which is the same as retrying it, without an invocation error.
@@ -19,7 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
-from .outcomes import Completed, Outcome, Rejected, TransientError
+from .outcomes import Completed, Outcome, Rejected, Removed, TransientError
 from .service import ThumbnailService
 from .settings import Settings
 
@@ -48,6 +48,7 @@ S3_CLIENT_CONFIG = Config(
 # Metric names per outcome, counted once per record (EMF, flushed at the end of each invocation).
 OUTCOME_METRICS = {
     "completed": "ImagesCompleted",
+    "removed": "ImagesRemoved",  # an original was deleted and its thumbnails with it
     "rejected": "ImagesRejected",
     "skipped": "ImagesSkipped",
     "transient": "TransientErrors",
@@ -155,7 +156,7 @@ def fail_every_record(event: Any) -> PartialItemFailureResponse:
 
 
 def _outcome_fields(outcome: Outcome) -> dict[str, Any]:
-    if isinstance(outcome, Completed):
+    if isinstance(outcome, Completed | Removed):
         return {"outcome": outcome.kind, "key": outcome.key, "variants": len(outcome.variant_keys)}
     fields: dict[str, Any] = {"outcome": outcome.kind, "reason": str(outcome.reason), "key": outcome.key, "variants": 0}
     if isinstance(outcome, Rejected):

@@ -1,5 +1,11 @@
 """The manifest: `<original key>/manifest.json`, written after every variant, so its presence means the set is done.
 
+Three statuses: "complete" (every variant listed exists), "rejected" (no variants, and why), and "deleted"
+(the original is gone and so are, or are about to be, its variants). The deleted one is a tombstone kept on
+purpose: it carries the deletion's sequencer, so an Object Created event for an older upload that arrives
+after the delete finds a newer manifest and is superseded instead of resurrecting thumbnails of a deleted
+image. A newer upload replaces the tombstone like any older manifest.
+
 Pure: builds the JSON document and reads back the parts of an existing one that decide whether a
 late event may replace it.
 """
@@ -12,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from .events import HEX_PATTERN, ObjectCreated, compare_sequencers
+from .events import HEX_PATTERN, ObjectCreated, ObjectDeleted, S3Event, compare_sequencers
 
 if TYPE_CHECKING:
     from .imaging.engine import Rendition
@@ -20,6 +26,7 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 COMPLETE = "complete"
 REJECTED = "rejected"
+DELETED = "deleted"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,14 +49,21 @@ class ExistingManifest:
     sequencer: str | None
     source_etag: str | None
     source_version_id: str | None
+    status: str | None = None
+    # Every thumbnail key the manifest names: its variants, or for a tombstone the ones being removed.
+    # Unchecked: whoever deletes them must make sure they belong to the original.
+    variant_keys: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, body: bytes, *, object_etag: str) -> ExistingManifest:
         """Unreadable or foreign content yields no facts, so it never blocks a fresh manifest."""
         try:
-            source = json.loads(body).get("source", {})
-        except (ValueError, AttributeError):
-            source = {}
+            document = json.loads(body)
+        except ValueError:
+            document = {}
+        if not isinstance(document, dict):
+            document = {}
+        source = document.get("source", {})
         if not isinstance(source, dict):
             source = {}
 
@@ -63,15 +77,21 @@ class ExistingManifest:
             sequencer=sequencer if sequencer and HEX_PATTERN.match(sequencer) else None,
             source_etag=text("etag"),
             source_version_id=text("versionId"),
+            status=document.get("status") if isinstance(document.get("status"), str) else None,
+            variant_keys=_listed_keys(document),
         )
 
-    def is_newer_than(self, event: ObjectCreated) -> bool:
-        """True when this manifest is for a later upload of the key than `event` (by sequencer)."""
+    @property
+    def is_deleted(self) -> bool:
+        return self.status == DELETED
+
+    def is_newer_than(self, event: S3Event) -> bool:
+        """True when this manifest is for a later change of the key than `event` (by sequencer)."""
         if self.sequencer is None or event.sequencer is None:
             return False
         return compare_sequencers(self.sequencer, event.sequencer) > 0
 
-    def is_older_than(self, event: ObjectCreated) -> bool:
+    def is_older_than(self, event: S3Event) -> bool:
         if self.sequencer is None or event.sequencer is None:
             return False
         return compare_sequencers(self.sequencer, event.sequencer) < 0
@@ -124,6 +144,35 @@ def rejected_manifest(*, source: SourceFacts, reason: str, detail: str, generate
         "detail": detail,
         "generatedAt": _timestamp(generated_at),
     }
+
+
+def deleted_manifest(
+    *, bucket: str, key: str, event: ObjectDeleted, removed_variant_keys: Sequence[str], generated_at: datetime
+) -> dict[str, Any]:
+    """The tombstone. `removedVariants` lists what is deleted after it is written, so a retry after a
+    crash in between still knows what to delete although the complete manifest is gone."""
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "status": DELETED,
+        "source": {
+            "bucket": bucket,
+            "key": key,
+            "versionId": event.version_id,
+            "sequencer": event.sequencer,
+            "deletionType": event.deletion_type,
+        },
+        "variants": [],
+        "removedVariants": list(removed_variant_keys),
+        "generatedAt": _timestamp(generated_at),
+    }
+
+
+def _listed_keys(document: dict[str, Any]) -> tuple[str, ...]:
+    """Each variant's `key`, then each `removedVariants` entry; anything but a non-empty string is ignored."""
+    variants = document.get("variants") if isinstance(document.get("variants"), list) else []
+    removed = document.get("removedVariants") if isinstance(document.get("removedVariants"), list) else []
+    keys = [variant.get("key") for variant in variants if isinstance(variant, dict)] + removed
+    return tuple(dict.fromkeys(key for key in keys if isinstance(key, str) and key))
 
 
 def _source_fields(source: SourceFacts) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """What processing one message can come to.
 
-`Completed`, `Rejected` and `Skipped` are final: the message is acknowledged. `TransientError` is raised,
+`Completed`, `Removed`, `Rejected` and `Skipped` are final: the message is acknowledged. `TransientError` is raised,
 not returned: the record is reported as failed, SQS delivers it again, and after the queue's
 maxReceiveCount the dead-letter queue keeps it. Anything else escaping is a bug and is treated the same way.
 """
@@ -25,7 +25,9 @@ class MessageRejectReason(StrEnum):
 
 class SkipReason(StrEnum):
     KEY_FILTERED = "key_filtered"  # outside KEY_PREFIX / KEY_SUFFIXES
-    SUPERSEDED = "superseded"  # a newer upload of the same key already has a manifest
+    SUPERSEDED = "superseded"  # a newer upload (or deletion) of the same key already has a manifest
+    STILL_EXISTS = "still_exists"  # an Object Deleted event, but the key still has a current object
+    NOTHING_TO_REMOVE = "nothing_to_remove"  # a deleted key with two spellings, neither with a manifest
 
 
 REJECT_REASONS = frozenset(RejectReason) | frozenset(MessageRejectReason)
@@ -36,6 +38,15 @@ class Completed:
     kind: ClassVar[str] = "completed"
     key: str
     variant_keys: tuple[str, ...]  # in the thumbnails bucket, manifest not included
+
+
+@dataclass(frozen=True, kw_only=True)
+class Removed:
+    """The original is gone: its thumbnails were deleted and its manifest says "deleted"."""
+
+    kind: ClassVar[str] = "removed"
+    key: str
+    variant_keys: tuple[str, ...]  # the thumbnails deleted now (none when there were none left)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,7 +69,7 @@ class Skipped:
     key: str | None = None
 
 
-Outcome = Completed | Rejected | Skipped
+Outcome = Completed | Removed | Rejected | Skipped
 
 
 class TransientError(Exception):

@@ -1,7 +1,7 @@
 """The whole decision for one message, from event JSON to an outcome. No Lambda in here: tests call `process`.
 
 Order of the checks: cheapest first, and nothing is downloaded that the event already rules out.
-1. parse the event; refuse messages that are not S3 Object Created events for the originals bucket;
+1. parse the event; refuse messages that are not S3 Object Created (or Deleted) events for the originals bucket;
 2. skip keys outside the prefix/suffix filter, refuse keys whose outputs would be too long for S3;
 3. refuse from the event's size before any GET;
 4. fetch the source (trying each spelling of the key), refusing on ContentLength before reading the body;
@@ -9,6 +9,17 @@ Order of the checks: cheapest first, and nothing is downloaded that the event al
 6. render, write every variant, then the manifest last (conditionally: an older event never replaces
    the manifest of a newer one).
 A refused source with a known key gets a `rejected` manifest, so whoever waits for the manifest learns why.
+
+An Object Deleted event (same message checks, steps 1-2) removes the thumbnails of an original that is gone:
+a. ask S3 whether the key still has a current object (HEAD, no version): deleting a non-current version or
+   a quick re-upload leaves one, and then nothing is removed (`still_exists`); if the manifest in place is a
+   tombstone, the current object is one that came back (a delete marker was removed) and is rendered anew;
+b. skip if a newer upload already owns the key's manifest (`superseded`);
+c. replace the manifest with a `deleted` tombstone FIRST, conditionally as in step 6, then delete the
+   thumbnails: so no reader ever finds a "complete" manifest naming a deleted thumbnail, and a crash in
+   between leaves a tombstone listing what the retry must still delete (deleting twice is harmless).
+   Each thumbnail is deleted only if it was not made from a newer upload, and only if it is still the object
+   just inspected (a conditional delete), so a re-upload processed at the same time keeps its thumbnails.
 """
 
 from __future__ import annotations
@@ -17,20 +28,23 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from .events import MalformedMessage, ObjectCreated, parse_object_created
+from .events import MalformedMessage, ObjectCreated, ObjectDeleted, S3Event, compare_sequencers, parse_event
 from .imaging.engine import make_thumbnails
 from .imaging.presets import Limits, Preset
 from .imaging.rejections import ImageRejected, RejectReason
-from .manifest import ExistingManifest, SourceFacts, complete_manifest, rejected_manifest
-from .outcomes import Completed, MessageRejectReason, Outcome, Rejected, Skipped, SkipReason, TransientError
+from .manifest import ExistingManifest, SourceFacts, complete_manifest, deleted_manifest, rejected_manifest
+from .outcomes import Completed, MessageRejectReason, Outcome, Rejected, Removed, Skipped, SkipReason, TransientError
 from .settings import Settings
 from .storage import (
+    SEQUENCER_METADATA,
+    CurrentObject,
     ManifestChanged,
     OriginalStore,
     SourceMissing,
     SourceObject,
     SourceTooLarge,
     ThumbnailStore,
+    is_variant_key,
     output_keys_fit,
     variant_key,
 )
@@ -73,7 +87,7 @@ class ThumbnailService:
         """Final outcomes are returned; `TransientError` (and any bug) is raised so the message is retried."""
         settings = self._settings
         try:
-            event = parse_object_created(message_body)
+            event = parse_event(message_body)
         except MalformedMessage as error:
             return Rejected(reason=MessageRejectReason.MALFORMED_MESSAGE, detail=str(error))
         if event.bucket != settings.originals_bucket:
@@ -94,6 +108,8 @@ class ThumbnailService:
                 detail="a thumbnail or manifest key would exceed S3's 1024-byte key limit",
                 key=event.raw_key,
             )
+        if isinstance(event, ObjectDeleted):
+            return self._process_deletion(event, candidates)
         return self._process_object(event, candidates)
 
     def _process_object(self, event: ObjectCreated, candidates: tuple[str, ...]) -> Outcome:
@@ -152,22 +168,106 @@ class ThumbnailService:
         metadata = {
             "source-etag": source.etag,
             "source-version-id": source.version_id,
-            "source-sequencer": event.sequencer,
+            SEQUENCER_METADATA: event.sequencer,
         }
-        variant_keys: list[str] = []
+        written: dict[str, str] = {}  # variant key -> the ETag of the object this invocation wrote
         for thumbnail in rendition.thumbnails:
             key = variant_key(source.key, thumbnail.preset)
-            self._thumbnails.put_variant(key=key, thumbnail=thumbnail, metadata=metadata)
-            variant_keys.append(key)
+            written[key] = self._thumbnails.put_variant(key=key, thumbnail=thumbnail, metadata=metadata)
         manifest = complete_manifest(
             source=self._facts(event, key=source.key, source=source),
             rendition=rendition,
-            variant_keys=variant_keys,
+            variant_keys=list(written),
             generated_at=self._clock(),
         )
-        if not self._write_manifest(event, key=source.key, manifest=manifest, existing=existing):
+        kept = self._write_manifest(event, key=source.key, manifest=manifest, existing=existing)
+        if kept is not None:
+            if kept.is_deleted:
+                # The original was deleted while this (older) upload was being rendered, and the deletion may
+                # already have swept the thumbnails: the ones written here must not stay servable. Only these
+                # very objects go (by ETag); a newer upload's thumbnails written since survive.
+                for key, etag in written.items():
+                    self._thumbnails.delete_variant(key, etag=etag)
             return Skipped(reason=SkipReason.SUPERSEDED, key=source.key)
-        return Completed(key=source.key, variant_keys=tuple(variant_keys))
+        return Completed(key=source.key, variant_keys=tuple(written))
+
+    def _process_deletion(self, event: ObjectDeleted, candidates: tuple[str, ...]) -> Outcome:
+        """Steps a-c, for a deletion that passed the message checks; `candidates` are its usable key spellings.
+
+        With two spellings, the one to clean up is the first whose object is gone and that has a manifest
+        (outputs are only ever written under the key the object was found under). When neither has one,
+        nothing is written: a tombstone under a key the event may not be about would carry a sequencer
+        from another key's event, and sequencers only order events of the same key.
+        """
+        still_there: CurrentObject | None = None
+        for key in candidates:
+            current = self._originals.current(key)
+            existing = self._thumbnails.read_manifest(key)
+            if current is None and (existing is not None or len(candidates) == 1):
+                return self._remove(event, key=key, existing=existing)
+            if (
+                current is not None
+                and existing is not None
+                and existing.is_deleted
+                and not existing.is_newer_than(event)
+            ):
+                return self._restore(event, current)
+            still_there = still_there or current
+        if still_there is not None:
+            return Skipped(reason=SkipReason.STILL_EXISTS, key=still_there.key)
+        return Skipped(reason=SkipReason.NOTHING_TO_REMOVE, key=event.raw_key)
+
+    def _remove(self, event: ObjectDeleted, *, key: str, existing: ExistingManifest | None) -> Outcome:
+        if existing is not None and existing.is_newer_than(event):
+            return Skipped(reason=SkipReason.SUPERSEDED, key=key)
+        variant_keys = self._variant_keys(key, existing)
+        # The tombstone stays, rather than the manifest being deleted too: it is what makes an Object Created
+        # event of an older upload, delivered late, a no-op instead of thumbnails of a deleted image.
+        tombstone = deleted_manifest(
+            bucket=self._settings.originals_bucket,
+            key=key,
+            event=event,
+            removed_variant_keys=variant_keys,
+            generated_at=self._clock(),
+        )
+        if self._write_manifest(event, key=key, manifest=tombstone, existing=existing) is not None:
+            return Skipped(reason=SkipReason.SUPERSEDED, key=key)
+        removed = tuple(variant for variant in variant_keys if self._remove_variant(variant, event))
+        return Removed(key=key, variant_keys=removed)
+
+    def _variant_keys(self, key: str, existing: ExistingManifest | None) -> tuple[str, ...]:
+        """What may exist for `key`: what its manifest lists (presets may have changed since), plus what the
+        current presets write (a set whose manifest write failed has no list). Never another original's keys,
+        whatever the manifest says."""
+        listed = existing.variant_keys if existing is not None else ()
+        configured = (variant_key(key, preset) for preset in self._settings.presets)
+        return tuple(dict.fromkeys(variant for variant in (*listed, *configured) if is_variant_key(key, variant)))
+
+    def _remove_variant(self, key: str, event: ObjectDeleted) -> bool:
+        stored = self._thumbnails.variant(key)
+        if stored is None:
+            return False
+        if (
+            stored.source_sequencer
+            and event.sequencer
+            and compare_sequencers(stored.source_sequencer, event.sequencer) > 0
+        ):
+            return False  # made from an upload after the deletion: that upload's manifest will name it
+        return self._thumbnails.delete_variant(key, etag=stored.etag)
+
+    def _restore(self, event: ObjectDeleted, current: CurrentObject) -> Outcome:
+        """The key has an object again although its manifest says deleted (a delete marker was removed, and S3
+        sends no Object Created for that): render it as an upload ordered at this event."""
+        created = ObjectCreated(
+            bucket=event.bucket,
+            raw_key=current.key,
+            key_candidates=(current.key,),
+            size=current.size,
+            etag=current.etag,
+            version_id=current.version_id,
+            sequencer=event.sequencer,
+        )
+        return self._process_object(created, (current.key,))
 
     def _reject(
         self,
@@ -188,26 +288,30 @@ class ThumbnailService:
             detail=detail,
             generated_at=self._clock(),
         )
-        if not self._write_manifest(event, key=key, manifest=manifest, existing=existing, source_gone=source_gone):
+        kept = self._write_manifest(event, key=key, manifest=manifest, existing=existing, source_gone=source_gone)
+        if kept is not None:
             return Skipped(reason=SkipReason.SUPERSEDED, key=key)
         return Rejected(reason=reason, detail=detail, key=key, manifest_written=True)
 
     def _write_manifest(
         self,
-        event: ObjectCreated,
+        event: S3Event,
         *,
         key: str,
         manifest: dict[str, Any],
         existing: ExistingManifest | None,
         source_gone: bool = False,
-    ) -> bool:
-        """Write the manifest unless the one in place belongs to a newer upload; False when it does."""
+    ) -> ExistingManifest | None:
+        """Write the manifest unless the one in place belongs to a newer upload (or deletion).
+
+        Returns None when written, else the manifest that was kept.
+        """
         for _ in range(MANIFEST_WRITE_ATTEMPTS):
             if existing is not None and _yields_to(existing, event, source_gone=source_gone):
-                return False
+                return existing
             try:
                 self._thumbnails.put_manifest(original_key=key, manifest=manifest, replacing=existing)
-                return True
+                return None
             except ManifestChanged:
                 existing = self._thumbnails.read_manifest(key)
         raise TransientError("ManifestContention", f"the manifest of {key!r} kept changing while being replaced")
@@ -225,10 +329,15 @@ class ThumbnailService:
         )
 
 
-def _yields_to(existing: ExistingManifest, event: ObjectCreated, *, source_gone: bool) -> bool:
+def _yields_to(existing: ExistingManifest, event: S3Event, *, source_gone: bool) -> bool:
     """Whether the manifest in place must be kept rather than replaced by one for `event`."""
     if existing.is_newer_than(event):
         return True
     # The event's object is gone, so a manifest for a different object is at least as recent,
     # unless the sequencers prove it older (they cannot when they are equal or missing, as in moto).
-    return source_gone and existing.describes_other_object_than(event) and not existing.is_older_than(event)
+    return (
+        source_gone
+        and isinstance(event, ObjectCreated)
+        and existing.describes_other_object_than(event)
+        and not existing.is_older_than(event)
+    )

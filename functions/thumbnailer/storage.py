@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .events import HEX_PATTERN
 from .manifest import ExistingManifest
 from .outcomes import TransientError
 from .settings import MAX_KEY_BYTES
@@ -36,6 +37,9 @@ MANIFEST_CHANGED_CODES = frozenset(
     {"PreconditionFailed", "412", "ConditionalRequestConflict", "409", "NoSuchKey", "404"}
 )
 MISSING_CODES = frozenset({"NoSuchKey", "NotFound", "404"})
+# A conditional delete found the object changed (412) or already gone (404): someone else got there first.
+DELETE_LOST_CODES = frozenset({"PreconditionFailed", "412", "NoSuchKey", "NotFound", "404"})
+SEQUENCER_METADATA = "source-sequencer"  # on every variant: which upload of the original it was made from
 
 
 def variant_key(original_key: str, preset: Preset) -> str:
@@ -44,6 +48,16 @@ def variant_key(original_key: str, preset: Preset) -> str:
 
 def manifest_key(original_key: str) -> str:
     return f"{original_key}/{MANIFEST_NAME}"
+
+
+def is_variant_key(original_key: str, key: str) -> bool:
+    """Whether `key` can be a thumbnail of `original_key`: directly under `<original key>/`, not the manifest.
+
+    Only direct children: "a.jpg/b.jpg/w256.jpg" belongs to the original "a.jpg/b.jpg", never to "a.jpg"
+    (preset names cannot contain "/").
+    """
+    name = key.removeprefix(f"{original_key}/")
+    return name != key and bool(name) and "/" not in name and name != MANIFEST_NAME
 
 
 def output_keys_fit(original_key: str, presets: Sequence[Preset]) -> bool:
@@ -65,6 +79,24 @@ class SourceTooLarge(Exception):
 
 class ManifestChanged(Exception):
     """The manifest changed between reading it and replacing it."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CurrentObject:
+    """The object a key holds now, as HEAD describes it."""
+
+    key: str
+    size: int
+    etag: str | None  # without quotes
+    version_id: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredVariant:
+    """A thumbnail in the bucket, as HEAD describes it."""
+
+    etag: str  # quoted, as S3 returns it and a conditional delete wants it
+    source_sequencer: str | None  # from its metadata; None when absent or not hex
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,6 +139,23 @@ class OriginalStore:
             return self._read_body(key, response, max_bytes)
         raise SourceMissing(f"no object matches the event in bucket {self._bucket!r} ({'; '.join(misses)})")
 
+    def current(self, key: str) -> CurrentObject | None:
+        """The object the key holds now (no version: a delete marker means none), or None."""
+        try:
+            response = self._s3.head_object(Bucket=self._bucket, Key=key)
+        except ClientError as error:
+            if _error_code(error) in MISSING_CODES:
+                return None
+            raise _transient(error) from error
+        except BotoCoreError as error:
+            raise _transient(error) from error
+        return CurrentObject(
+            key=key,
+            size=response["ContentLength"],
+            etag=_unquote(response.get("ETag")),
+            version_id=_version(response.get("VersionId")),
+        )
+
     def _read_body(self, key: str, response: Mapping[str, Any], max_bytes: int) -> SourceObject:
         body = response["Body"]
         try:
@@ -148,7 +197,8 @@ class ThumbnailStore:
             raise _transient(error) from error
         return ExistingManifest.from_json(content, object_etag=response["ETag"])
 
-    def put_variant(self, *, key: str, thumbnail: Thumbnail, metadata: Mapping[str, str | None]) -> None:
+    def put_variant(self, *, key: str, thumbnail: Thumbnail, metadata: Mapping[str, str | None]) -> str:
+        """Write one thumbnail; returns its ETag, so that the writer can later delete exactly this object."""
         request: dict[str, Any] = {
             "Bucket": self._bucket,
             "Key": key,
@@ -158,7 +208,35 @@ class ThumbnailStore:
         }
         if self._cache_control:
             request["CacheControl"] = self._cache_control
-        self._put(request)
+        return self._put(request)["ETag"]
+
+    def variant(self, key: str) -> StoredVariant | None:
+        try:
+            response = self._s3.head_object(Bucket=self._bucket, Key=key)
+        except ClientError as error:
+            if _error_code(error) in MISSING_CODES:
+                return None
+            raise _transient(error) from error
+        except BotoCoreError as error:
+            raise _transient(error) from error
+        sequencer = response.get("Metadata", {}).get(SEQUENCER_METADATA)
+        return StoredVariant(
+            etag=response["ETag"],
+            source_sequencer=sequencer if sequencer and HEX_PATTERN.match(sequencer) else None,
+        )
+
+    def delete_variant(self, key: str, *, etag: str) -> bool:
+        """Delete the thumbnail only if it is still the object with that ETag (a conditional delete), so a
+        newer upload's thumbnail written meanwhile survives. False when it changed or was already gone."""
+        try:
+            self._s3.delete_object(Bucket=self._bucket, Key=key, IfMatch=etag)
+        except ClientError as error:
+            if _error_code(error) in DELETE_LOST_CODES:
+                return False
+            raise _transient(error) from error
+        except BotoCoreError as error:
+            raise _transient(error) from error
+        return True
 
     def put_manifest(
         self, *, original_key: str, manifest: Mapping[str, Any], replacing: ExistingManifest | None
@@ -183,9 +261,9 @@ class ThumbnailStore:
                 raise ManifestChanged(str(error)) from error
             raise
 
-    def _put(self, request: dict[str, Any]) -> None:
+    def _put(self, request: dict[str, Any]) -> dict[str, Any]:
         try:
-            self._s3.put_object(**request)
+            return self._s3.put_object(**request)
         except (ClientError, BotoCoreError) as error:
             raise _transient(error) from error
 

@@ -1,4 +1,4 @@
-"""How an upload becomes work: an EventBridge rule on the originals bucket feeding a durable SQS queue."""
+"""How uploads and deletions become work: an EventBridge rule on the originals bucket feeding a durable SQS queue."""
 
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ def object_key_filter(*, key_prefix: str, key_suffixes: tuple[str, ...]) -> list
 
 
 class IngestQueue(Construct):
-    """Originals bucket "Object Created" events -> rule -> ingest queue (+DLQ), with nothing dropped silently.
+    """Originals bucket "Object Created" and "Object Deleted" events -> rule -> ingest queue (+DLQ), with nothing
+    dropped silently.
 
     Three places a message can end up when things go wrong:
     - `dead_letter_queue`: the function failed on it `MAX_RECEIVE_COUNT` times;
@@ -83,12 +84,14 @@ class IngestQueue(Construct):
             detail["object"] = {"key": key_filter}
         self.rule = events.Rule(
             self,
-            "ObjectCreatedRule",
-            description="Originals bucket uploads (any method: put, multipart, copy) to the thumbnail queue",
+            "OriginalsChangedRule",
+            description="Originals bucket uploads (any method) and deletions to the thumbnail queue",
             event_pattern=events.EventPattern(
                 source=["aws.s3"],
                 # "Object Created" rather than a `reason` filter: multipart uploads and copies are Object Created too.
-                detail_type=["Object Created"],
+                # "Object Deleted" so a deleted original's thumbnails do not stay servable; every deletion type
+                # and reason (API, lifecycle) is routed, and the function asks S3 whether the key is really gone.
+                detail_type=["Object Created", "Object Deleted"],
                 detail=detail,
             ),
         )

@@ -29,8 +29,9 @@ from stacks.constants import (
 # object is gone" (permanent: drop the message) from "access denied" (a fault: retry).
 ORIGINALS_OBJECT_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")
 # GetObject on thumbnails: the function reads the existing manifest to refuse an out-of-order
-# overwrite by an older upload. No DeleteObject: nothing in the function deletes.
-THUMBNAILS_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject")
+# overwrite by an older upload. DeleteObject on thumbnails only: when an original is deleted its
+# thumbnails are deleted too. Nothing in the function deletes (or writes) an original.
+THUMBNAILS_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
 BUCKET_ACTIONS = ("s3:ListBucket",)
 
 
@@ -62,7 +63,7 @@ class ThumbnailFunction(Construct):
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Thumbnailer: read originals, write thumbnails, write its own log group",
+            description="Thumbnailer: read originals, write and delete thumbnails, write its own log group",
         )
         self.log_group.grant_write(self.role)
         self.role.add_to_policy(
@@ -98,7 +99,7 @@ class ThumbnailFunction(Construct):
         self.function = lambda_.Function(
             self,
             "Function",
-            description="Makes thumbnails of each image uploaded to the originals bucket",
+            description="Makes thumbnails of each original image, and removes them when the original is deleted",
             runtime=LAMBDA_RUNTIME,
             architecture=ARCHITECTURE,
             handler=FUNCTION_HANDLER,

@@ -200,3 +200,67 @@ def test_a_single_503_on_a_thumbnail_write_is_retried_and_the_upload_completes(
     assert (report.records, report.failed) == (1, 0)
     assert set(pipeline.thumbnail_keys(key)) == expected_outputs(key, presets)
     assert pipeline.manifest(key)["status"] == "complete"
+
+
+def delete_every_version(pipeline: LocalPipeline, key: str) -> int:
+    """Delete the original for good (every version and delete marker), as an erasure request would;
+    returns how many versions went. moto emits its Object Deleted event when the last one goes (and
+    none for a plain DELETE that only adds a delete marker: that case is covered by the unit tests)."""
+    listed = pipeline.s3.list_object_versions(Bucket=pipeline.originals_bucket, Prefix=key)
+    versions = [
+        entry["VersionId"]
+        for entry in [*listed.get("Versions", []), *listed.get("DeleteMarkers", [])]
+        if entry["Key"] == key
+    ]
+    for version_id in versions:
+        pipeline.s3.delete_object(Bucket=pipeline.originals_bucket, Key=key, VersionId=version_id)
+    return len(versions)
+
+
+def test_deleting_an_original_removes_its_thumbnails_and_leaves_a_deleted_manifest(
+    pipeline: LocalPipeline, presets: tuple[Preset, ...]
+) -> None:
+    # GIVEN an original whose thumbnails were made
+    key = "erase/me.jpg"
+    pipeline.upload(key, landscape_photo(width=640, height=480))
+    assert_clean_run(pipeline, pipeline.run())
+    assert set(pipeline.thumbnail_keys(key)) == expected_outputs(key, presets)
+
+    # WHEN the original is deleted from the bucket
+    assert delete_every_version(pipeline, key) == 1
+    delivered = [json.loads(message["Body"]) for message in pipeline.queue_messages("IngestQueueUrl")]
+    report = pipeline.run()
+
+    # THEN the rule routed the deletion, and the function removed every thumbnail, keeping only a tombstone
+    assert [(event["detail-type"], event["detail"]["object"]["key"]) for event in delivered] == [
+        ("Object Deleted", key)
+    ]
+    assert_clean_run(pipeline, report)
+    assert report.records == 1
+    assert pipeline.thumbnail_keys(key) == [f"{key}/manifest.json"]
+    manifest = pipeline.manifest(key)
+    assert (manifest["status"], manifest["variants"]) == ("deleted", [])
+    assert (manifest["source"]["bucket"], manifest["source"]["key"]) == (pipeline.originals_bucket, key)
+    assert sorted(manifest["removedVariants"]) == sorted(expected_outputs(key, presets) - {f"{key}/manifest.json"})
+
+
+def test_an_original_uploaded_again_after_its_deletion_gets_a_complete_set(
+    pipeline: LocalPipeline, presets: tuple[Preset, ...]
+) -> None:
+    # GIVEN an original deleted and its deletion processed
+    key = "again/photo.jpg"
+    pipeline.upload(key, landscape_photo(width=320, height=240))
+    pipeline.run()
+    delete_every_version(pipeline, key)
+    pipeline.run()
+    assert pipeline.manifest(key)["status"] == "deleted"
+
+    # WHEN the same key is uploaded again
+    pipeline.upload(key, landscape_photo(width=480, height=320))
+    report = pipeline.run()
+
+    # THEN the tombstone is replaced by a complete set for the new image
+    assert_clean_run(pipeline, report)
+    assert set(pipeline.thumbnail_keys(key)) == expected_outputs(key, presets)
+    manifest = pipeline.manifest(key)
+    assert (manifest["status"], manifest["source"]["width"]) == ("complete", 480)

@@ -11,11 +11,12 @@ import pytest
 from .conftest import Synthesized
 
 # Decided with the function's author: ListBucket on both buckets turns "missing key" into a 404 (not 403),
-# GetObject on thumbnails reads the existing manifest. Nothing else on S3.
+# GetObject on thumbnails reads the existing manifest, DeleteObject on thumbnails (and only there) removes
+# the thumbnails of a deleted original. Nothing else on S3.
 EXPECTED_S3 = {
     ("originals", "objects"): {"s3:GetObject", "s3:GetObjectVersion"},
     ("originals", "bucket"): {"s3:ListBucket"},
-    ("thumbnails", "objects"): {"s3:GetObject", "s3:PutObject"},
+    ("thumbnails", "objects"): {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
     ("thumbnails", "bucket"): {"s3:ListBucket"},
 }
 EXPECTED_OTHER_ACTIONS = {
@@ -126,6 +127,25 @@ def test_the_function_cannot_write_the_originals_bucket(
             assert service == "s3"
             assert not verb.startswith(WRITE_VERBS), f"{action} on the originals bucket"
             assert verb.startswith(("Get", "List")), f"{action} on the originals bucket is not a read"
+
+
+def test_the_only_deletion_allowed_is_of_thumbnails(
+    statements: list[Mapping[str, Any]], default_stack: Synthesized
+) -> None:
+    # GIVEN the thumbnails bucket
+    thumbnails = default_stack.output_target("ThumbnailsBucketName")
+
+    # WHEN collecting every delete-like S3 action with the resources it applies to
+    deletes = [
+        (action, resource)
+        for statement in statements
+        for action in as_list(statement["Action"])
+        if action.startswith("s3:Delete")
+        for resource in as_list(statement["Resource"])
+    ]
+
+    # THEN the one deletion is of thumbnail objects: never an original, a version or a bucket
+    assert deletes == [("s3:DeleteObject", {"Fn::Join": ["", [{"Fn::GetAtt": [thumbnails, "Arn"]}, "/*"]]})]
 
 
 def test_no_action_beyond_s3_logs_and_queue_polling(statements: list[Mapping[str, Any]]) -> None:

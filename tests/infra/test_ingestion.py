@@ -89,13 +89,16 @@ def test_dead_letter_queues_keep_messages_fourteen_days(default_stack: Synthesiz
         assert default_stack.properties(queue)["MessageRetentionPeriod"] == FOURTEEN_DAYS
 
 
-def test_rule_matches_object_created_in_originals_with_case_insensitive_suffixes(default_stack: Synthesized) -> None:
+def test_rule_matches_created_and_deleted_objects_in_originals_with_case_insensitive_suffixes(
+    default_stack: Synthesized,
+) -> None:
     _, resource = rule(default_stack)
     originals = default_stack.output_target("OriginalsBucketName")
 
+    # Deletions too, through the same bucket and key filter: a deleted original's thumbnails are removed.
     assert resource["Properties"]["EventPattern"] == {
         "source": ["aws.s3"],
-        "detail-type": ["Object Created"],
+        "detail-type": ["Object Created", "Object Deleted"],
         "detail": {
             "bucket": {"name": [{"Ref": originals}]},
             "object": {

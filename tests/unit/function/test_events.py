@@ -1,13 +1,27 @@
-"""Parsing one SQS body: the EventBridge Object Created event, in real-AWS and moto shapes."""
+"""Parsing one SQS body: the EventBridge Object Created and Object Deleted events, in real-AWS and moto shapes."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from thumbnailer.events import MalformedMessage, ObjectCreated, compare_sequencers, parse_object_created
+from thumbnailer.events import (
+    MalformedMessage,
+    ObjectCreated,
+    ObjectDeleted,
+    compare_sequencers,
+    parse_event,
+    parse_object_created,
+)
 
-from tests.builders import MOTO_SEQUENCER, object_created_body, object_created_event
+from tests.builders import (
+    DELETE_MARKER_CREATED,
+    MOTO_SEQUENCER,
+    object_created_body,
+    object_created_event,
+    object_deleted_body,
+    object_deleted_event,
+)
 
 
 def test_a_real_aws_event_is_parsed() -> None:
@@ -115,6 +129,66 @@ def _with(path: list[str], value: object) -> str:
 def test_anything_but_an_object_created_event_is_malformed(body: str, message: str) -> None:
     with pytest.raises(MalformedMessage, match=message):
         parse_object_created(body)
+
+
+def test_a_real_aws_delete_marker_event_is_parsed() -> None:
+    # GIVEN a plain DELETE in a versioned bucket, in the documented shape
+    body = object_deleted_body(
+        key="red+flower.jpg", version_id="marker-1", sequencer="00AC", deletion_type=DELETE_MARKER_CREATED
+    )
+
+    # WHEN it is parsed
+    event = parse_event(body)
+
+    # THEN it is a deletion, with the spellings of its key
+    assert event == ObjectDeleted(
+        bucket="originals",
+        raw_key="red+flower.jpg",
+        key_candidates=("red flower.jpg", "red+flower.jpg"),
+        version_id="marker-1",
+        sequencer="00AC",
+        deletion_type="Delete Marker Created",
+    )
+
+
+def test_a_moto_delete_event_is_parsed() -> None:
+    # GIVEN moto's spelling: no deletion-type, size and eTag of the deleted object, version-id "null"
+    body = object_deleted_body(key="a.png", shape="moto")
+
+    event = parse_event(body)
+
+    assert isinstance(event, ObjectDeleted)
+    assert (event.version_id, event.sequencer, event.deletion_type) == (None, MOTO_SEQUENCER, None)
+
+
+def test_parse_event_tells_creations_from_deletions() -> None:
+    assert isinstance(parse_event(object_created_body()), ObjectCreated)
+    assert isinstance(parse_event(object_deleted_body()), ObjectDeleted)
+
+
+def _deleted_with(path: list[str], value: object) -> str:
+    event = object_deleted_event()
+    parent = event
+    for name in path[:-1]:
+        parent = parent[name]
+    parent[path[-1]] = value
+    return json.dumps(event)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (_with(["detail-type"], "Object Restore Completed"), "'Object Created' or 'Object Deleted'"),
+        (_deleted_with(["detail", "deletion-type"], 3), "detail.deletion-type"),
+        (_deleted_with(["detail", "deletion-type"], ""), "detail.deletion-type"),
+        (_deleted_with(["detail", "object", "key"], ""), "must not be empty"),
+        (_deleted_with(["detail", "object", "sequencer"], "zz"), "detail.object.sequencer"),
+        (_deleted_with(["detail", "bucket"], "originals"), "detail.bucket: expected dict"),
+    ],
+)
+def test_anything_but_a_well_formed_created_or_deleted_event_is_malformed(body: str, message: str) -> None:
+    with pytest.raises(MalformedMessage, match=message):
+        parse_event(body)
 
 
 @pytest.mark.parametrize(

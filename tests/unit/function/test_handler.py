@@ -15,7 +15,7 @@ import pytest
 from aws_lambda_powertools import Logger, Metrics
 from thumbnailer import handler
 from thumbnailer.handler import handle_batch, lambda_handler
-from thumbnailer.outcomes import Completed, Outcome, Rejected, Skipped, SkipReason, TransientError
+from thumbnailer.outcomes import Completed, Outcome, Rejected, Removed, Skipped, SkipReason, TransientError
 from thumbnailer.service import ThumbnailService
 from thumbnailer.settings import Settings
 
@@ -195,6 +195,28 @@ def test_outcomes_are_counted_as_metrics(log: JsonLog, metrics: Metrics) -> None
         "ImagesSkipped": 1,
         "TransientErrors": 1,
     }
+
+
+def test_a_removed_original_is_logged_and_counted(log: JsonLog, metrics: Metrics) -> None:
+    # GIVEN a deletion that removed two thumbnails, and a deletion of a version whose key still has an object
+    service = ScriptedService(
+        {
+            "gone": Removed(key="a.jpg", variant_keys=("a.jpg/w256.jpg", "a.jpg/w512.jpg")),
+            "still": Skipped(reason=SkipReason.STILL_EXISTS, key="b.jpg"),
+        }
+    )
+    event = sqs_event(sqs_record("gone", message_id="m-gone"), sqs_record("still", message_id="m-still"))
+
+    # WHEN the batch is handled
+    response = run(event, service, log, metrics)
+
+    # THEN both are acknowledged, each with its line and metric
+    assert response == {"batchItemFailures": []}
+    records = log.records()
+    assert (records["m-gone"]["level"], records["m-gone"]["outcome"]) == ("INFO", "removed")
+    assert (records["m-gone"]["key"], records["m-gone"]["variants"]) == ("a.jpg", 2)
+    assert (records["m-still"]["outcome"], records["m-still"]["reason"]) == ("skipped", "still_exists")
+    assert metric_totals(metrics) == {"ImagesRemoved": 1, "ImagesSkipped": 1}
 
 
 # --- the Lambda entry point ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from thumbnailer.outcomes import (
     Completed,
     MessageRejectReason,
     Rejected,
+    Removed,
     Skipped,
     SkipReason,
     TransientError,
@@ -34,6 +35,7 @@ def test_an_unknown_rejection_reason_is_a_bug() -> None:
 def test_each_outcome_names_its_kind() -> None:
     assert Completed(key="k", variant_keys=("k/a.jpg",)).kind == "completed"
     assert Skipped(reason=SkipReason.SUPERSEDED, key="k").kind == "skipped"
+    assert Removed(key="k", variant_keys=()).kind == "removed"
     assert TransientError("SlowDown", "reduce your request rate").kind == "transient"
 
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import json
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from thumbnailer.events import parse_object_created
+from thumbnailer.events import parse_event, parse_object_created
 from thumbnailer.imaging.presets import DEFAULT_PRESETS, Preset
-from thumbnailer.manifest import ExistingManifest, SourceFacts, rejected_manifest
-from thumbnailer.storage import ascii_metadata, manifest_key, output_keys_fit, variant_key
+from thumbnailer.manifest import ExistingManifest, SourceFacts, deleted_manifest, rejected_manifest
+from thumbnailer.storage import ascii_metadata, is_variant_key, manifest_key, output_keys_fit, variant_key
 
-from tests.builders import object_created_body
+from tests.builders import object_created_body, object_deleted_body
 
 W1024 = Preset(name="w1024", width=1024, height=None, format="webp")
 
@@ -65,3 +66,51 @@ def test_generated_at_is_written_in_utc() -> None:
     manifest = rejected_manifest(source=source, reason="corrupt", detail="d", generated_at=two_hours_east)
 
     assert manifest["generatedAt"] == "2026-11-27T17:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("key", "belongs"),
+    [
+        ("a.jpg/w256.jpg", True),
+        ("a.jpg/manifest.json", False),  # the manifest is replaced, never deleted as a variant
+        ("a.jpg/", False),
+        ("a.jpg/sub.jpg/w256.jpg", False),  # a thumbnail of the original "a.jpg/sub.jpg"
+        ("b.jpg/w256.jpg", False),
+        ("a.jpgx/w256.jpg", False),
+        ("a.jpg", False),
+    ],
+)
+def test_only_direct_children_other_than_the_manifest_are_an_originals_variants(key: str, belongs: bool) -> None:
+    assert is_variant_key("a.jpg", key) is belongs
+
+
+def test_a_tombstone_reads_back_as_deleted_with_what_it_removes() -> None:
+    # GIVEN the tombstone written for a deletion
+    event = parse_event(object_deleted_body(key="a.jpg", version_id="m-1", sequencer="00FF"))
+    tombstone = deleted_manifest(
+        bucket="originals",
+        key="a.jpg",
+        event=event,
+        removed_variant_keys=["a.jpg/w256.jpg"],
+        generated_at=datetime(2026, 11, 27, 17, 0, tzinfo=UTC),
+    )
+
+    # WHEN it is read back
+    existing = ExistingManifest.from_json(json.dumps(tombstone).encode(), object_etag='"m2"')
+
+    # THEN it is a deleted manifest ordered at the deletion, listing what it removes
+    assert existing.is_deleted
+    assert (existing.sequencer, existing.source_version_id) == ("00FF", "m-1")
+    assert existing.variant_keys == ("a.jpg/w256.jpg",)
+    assert existing.is_newer_than(parse_object_created(object_created_body(sequencer="00FE")))
+    assert tombstone["variants"] == []
+
+
+def test_a_complete_manifest_lists_its_variant_keys_and_ignores_junk() -> None:
+    body = json.dumps(
+        {"status": "complete", "variants": [{"key": "a.jpg/w256.jpg"}, {"key": 7}, "a.jpg/x.jpg", {}]}
+    ).encode()
+
+    existing = ExistingManifest.from_json(body, object_etag='"m"')
+
+    assert (existing.status, existing.is_deleted, existing.variant_keys) == ("complete", False, ("a.jpg/w256.jpg",))
