@@ -20,7 +20,7 @@ SQS_PER_MILLION_REQUESTS = 0.40
 FULL_VCPU_MEMORY_MB = 1769
 
 UPLOADS = 1_000_000
-S3_GETS_PER_UPLOAD = 1  # the original
+S3_GETS_PER_UPLOAD = 2  # the original, and the key's existing manifest (ordering check)
 SQS_REQUESTS_PER_UPLOAD = 3  # send (EventBridge), receive and delete (the event source mapping)
 
 
