@@ -141,14 +141,9 @@ class OriginalStore:
 
     def current(self, key: str) -> CurrentObject | None:
         """The object the key holds now (no version: a delete marker means none), or None."""
-        try:
-            response = self._s3.head_object(Bucket=self._bucket, Key=key)
-        except ClientError as error:
-            if _error_code(error) in MISSING_CODES:
-                return None
-            raise _transient(error) from error
-        except BotoCoreError as error:
-            raise _transient(error) from error
+        response = _head_object(self._s3, bucket=self._bucket, key=key)
+        if response is None:
+            return None
         return CurrentObject(
             key=key,
             size=response["ContentLength"],
@@ -211,14 +206,9 @@ class ThumbnailStore:
         return self._put(request)["ETag"]
 
     def variant(self, key: str) -> StoredVariant | None:
-        try:
-            response = self._s3.head_object(Bucket=self._bucket, Key=key)
-        except ClientError as error:
-            if _error_code(error) in MISSING_CODES:
-                return None
-            raise _transient(error) from error
-        except BotoCoreError as error:
-            raise _transient(error) from error
+        response = _head_object(self._s3, bucket=self._bucket, key=key)
+        if response is None:
+            return None
         sequencer = response.get("Metadata", {}).get(SEQUENCER_METADATA)
         return StoredVariant(
             etag=response["ETag"],
@@ -292,3 +282,15 @@ def _unquote(etag: str | None) -> str | None:
 
 def _version(version_id: str | None) -> str | None:
     return version_id if version_id and version_id != "null" else None
+
+
+def _head_object(s3: BaseClient, *, bucket: str, key: str) -> Mapping[str, Any] | None:
+    """HEAD the key: its response, or None when nothing is there; S3 faults become TransientError."""
+    try:
+        return s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if _error_code(error) in MISSING_CODES:
+            return None
+        raise _transient(error) from error
+    except BotoCoreError as error:
+        raise _transient(error) from error
