@@ -1,7 +1,10 @@
 """Fault injection for the function's S3 client: a botocore `before-send` hook that answers for S3.
 
-Returning a response from `before-send` skips the (moto) endpoint but not botocore's retry logic, so the
-function sees exactly what it would see from a struggling S3: retried 503s, then a ClientError.
+The function sees exactly what it would see from a struggling S3: botocore's retry logic runs on the
+503s, then a ClientError. Caveat (moto 5): botocore calls every `before-send` handler and uses the
+first response, so moto's own handler still carries the request out: a "failed" PutObject may have
+written its object. Tests therefore assert on what the function does with the answer (no manifest,
+the message retried and dead-lettered), never on the failed object's absence.
 """
 
 from __future__ import annotations
