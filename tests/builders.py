@@ -201,7 +201,7 @@ def function_environ(
     thumbnails_bucket: str = THUMBNAILS_BUCKET,
     presets: Sequence[Mapping[str, Any]] | None = None,
     key_prefix: str = "",
-    key_suffixes: Sequence[str] = (".jpg", ".jpeg", ".png", ".webp", ".gif"),
+    key_suffixes: Sequence[str] = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif"),
     max_source_bytes: int = 52_428_800,
     max_source_pixels: int = 50_000_000,
     max_frames: int = 100,

@@ -103,7 +103,8 @@ def test_rule_matches_created_and_deleted_objects_in_originals_with_case_insensi
             "bucket": {"name": [{"Ref": originals}]},
             "object": {
                 "key": [
-                    {"suffix": {"equals-ignore-case": suffix}} for suffix in (".jpg", ".jpeg", ".png", ".webp", ".gif")
+                    {"suffix": {"equals-ignore-case": suffix}}
+                    for suffix in (".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif")
                 ]
             },
         },

@@ -71,7 +71,7 @@ def test_environment_follows_the_function_contract(default_stack: Synthesized) -
         "MAX_SOURCE_PIXELS": "50000000",
         "MAX_FRAMES": "100",
         "KEY_PREFIX": "",
-        "KEY_SUFFIXES": '[".jpg",".jpeg",".png",".webp",".gif"]',
+        "KEY_SUFFIXES": '[".jpg",".jpeg",".png",".webp",".gif",".avif"]',
         "CACHE_CONTROL": "public, max-age=31536000",
         "POWERTOOLS_SERVICE_NAME": "thumbnailer",
         "POWERTOOLS_LOG_LEVEL": "INFO",
