@@ -7,7 +7,7 @@ becomes `SourceMissing`. The client is injected, so tests run against moto and p
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -141,7 +141,7 @@ class OriginalStore:
 
     def current(self, key: str) -> CurrentObject | None:
         """The object the key holds now (no version: a delete marker means none), or None."""
-        response = _head_object(self._s3, bucket=self._bucket, key=key)
+        response = _s3_call(self._s3.head_object, absent=MISSING_CODES, Bucket=self._bucket, Key=key)
         if response is None:
             return None
         return CurrentObject(
@@ -177,19 +177,18 @@ class ThumbnailStore:
         self._cache_control = cache_control
 
     def read_manifest(self, original_key: str) -> ExistingManifest | None:
+        response = _s3_call(
+            self._s3.get_object, absent=MISSING_CODES, Bucket=self._bucket, Key=manifest_key(original_key)
+        )
+        if response is None:
+            return None
+        body = response["Body"]
         try:
-            response = self._s3.get_object(Bucket=self._bucket, Key=manifest_key(original_key))
-            body = response["Body"]
-            try:
-                content = body.read()
-            finally:
-                body.close()
-        except ClientError as error:
-            if _error_code(error) in MISSING_CODES:
-                return None
+            content = body.read()
+        except BotoCoreError as error:  # the connection broke or timed out mid-body
             raise _transient(error) from error
-        except BotoCoreError as error:
-            raise _transient(error) from error
+        finally:
+            body.close()
         return ExistingManifest.from_json(content, object_etag=response["ETag"])
 
     def put_variant(self, *, key: str, thumbnail: Thumbnail, metadata: Mapping[str, str | None]) -> str:
@@ -206,7 +205,7 @@ class ThumbnailStore:
         return self._put(request)["ETag"]
 
     def variant(self, key: str) -> StoredVariant | None:
-        response = _head_object(self._s3, bucket=self._bucket, key=key)
+        response = _s3_call(self._s3.head_object, absent=MISSING_CODES, Bucket=self._bucket, Key=key)
         if response is None:
             return None
         sequencer = response.get("Metadata", {}).get(SEQUENCER_METADATA)
@@ -218,15 +217,10 @@ class ThumbnailStore:
     def delete_variant(self, key: str, *, etag: str) -> bool:
         """Delete the thumbnail only if it is still the object with that ETag (a conditional delete), so a
         newer upload's thumbnail written meanwhile survives. False when it changed or was already gone."""
-        try:
-            self._s3.delete_object(Bucket=self._bucket, Key=key, IfMatch=etag)
-        except ClientError as error:
-            if _error_code(error) in DELETE_LOST_CODES:
-                return False
-            raise _transient(error) from error
-        except BotoCoreError as error:
-            raise _transient(error) from error
-        return True
+        response = _s3_call(
+            self._s3.delete_object, absent=DELETE_LOST_CODES, Bucket=self._bucket, Key=key, IfMatch=etag
+        )
+        return response is not None
 
     def put_manifest(
         self, *, original_key: str, manifest: Mapping[str, Any], replacing: ExistingManifest | None
@@ -252,10 +246,9 @@ class ThumbnailStore:
             raise
 
     def _put(self, request: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return self._s3.put_object(**request)
-        except (ClientError, BotoCoreError) as error:
-            raise _transient(error) from error
+        response = _s3_call(self._s3.put_object, **request)
+        assert response is not None  # no error code counts as absent for a write
+        return response
 
 
 def ascii_metadata(metadata: Mapping[str, str | None]) -> dict[str, str]:
@@ -284,12 +277,18 @@ def _version(version_id: str | None) -> str | None:
     return version_id if version_id and version_id != "null" else None
 
 
-def _head_object(s3: BaseClient, *, bucket: str, key: str) -> Mapping[str, Any] | None:
-    """HEAD the key: its response, or None when nothing is there; S3 faults become TransientError."""
+def _s3_call(
+    operation: Callable[..., dict[str, Any]], *, absent: frozenset[str] = frozenset(), **request: Any
+) -> dict[str, Any] | None:
+    """One S3 request: its response, or None when S3 answers with one of the `absent` error codes.
+
+    Every other fault (5xx, SlowDown, throttling, timeouts, broken connections, AccessDenied) becomes a
+    TransientError, so the message is retried and, in the end, kept by the dead-letter queue.
+    """
     try:
-        return s3.head_object(Bucket=bucket, Key=key)
+        return operation(**request)
     except ClientError as error:
-        if _error_code(error) in MISSING_CODES:
+        if _error_code(error) in absent:
             return None
         raise _transient(error) from error
     except BotoCoreError as error:
