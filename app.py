@@ -3,8 +3,8 @@
 
 import sys
 
-from functions.thumbnailer.imaging.presets import ConfigError
 from stacks.application import build_app
+from thumbnailer.imaging.presets import ConfigError
 
 try:
     app, _stack = build_app()

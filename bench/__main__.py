@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from PIL import Image
 
-from functions.thumbnailer.imaging.engine import make_thumbnails
-from functions.thumbnailer.imaging.presets import DEFAULT_LIMITS, DEFAULT_PRESETS
-from functions.thumbnailer.imaging.rejections import ImageRejected
+from stacks.cdk_json import CDK_JSON, default_function_config, thumbnails_defaults
+from thumbnailer.imaging.engine import make_thumbnails
+from thumbnailer.imaging.rejections import ImageRejected
 
 from .cost import estimate_per_million
 from .floor import decode_floor, observe_engine
@@ -40,7 +38,8 @@ from .report import (
 )
 from .timing import pin_to_one_core, time_interleaved
 
-CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
+CONFIG = default_function_config()  # the presets and limits cdk.json deploys
+PRESETS, LIMITS = CONFIG.presets, CONFIG.limits
 DEFAULT_REPEATS = 7
 QUICK_REPEATS = 3
 WARMUP = 1
@@ -64,17 +63,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def read_thumbnails_context(path: Path = CDK_JSON) -> dict[str, Any]:
-    """The `thumbnails` context of cdk.json, with the keys the benchmark uses checked."""
-    context = json.loads(path.read_text())["context"]["thumbnails"]
-    memory_mb = context.get("memoryMb")
-    if isinstance(memory_mb, bool) or not isinstance(memory_mb, int) or not 128 <= memory_mb <= 10240:
-        raise ValueError(
-            f"{path}: context.thumbnails.memoryMb: expected an integer from 128 to 10240, got {memory_mb!r}"
-        )
-    return context
-
-
 def bench_input(item: BenchInput, repeats: int) -> InputResult:
     path = input_path(item)
     data = path.read_bytes()
@@ -84,14 +72,14 @@ def bench_input(item: BenchInput, repeats: int) -> InputResult:
     facts = {"name": item.name, "description": item.description, "source_bytes": len(data), "dimensions": dimensions}
     print(f"[{item.name}] {item.description}: {len(data) / 1e6:.1f} MB", file=sys.stderr, flush=True)
     try:
-        observation = observe_engine(data, DEFAULT_PRESETS, DEFAULT_LIMITS)
+        observation = observe_engine(data, PRESETS, LIMITS)
     except ImageRejected as rejection:  # a valid bench input refused is an engine bug: report it, go on
         return InputResult(**facts, error=f"engine rejected it ({rejection})")
     timings = time_interleaved(
         {
-            "engine": lambda: make_thumbnails(data, DEFAULT_PRESETS, DEFAULT_LIMITS),
-            "naive": lambda: naive_thumbnails(data, DEFAULT_PRESETS),
-            "floor": decode_floor(data, DEFAULT_PRESETS, DEFAULT_LIMITS, observation),
+            "engine": lambda: make_thumbnails(data, PRESETS, LIMITS),
+            "naive": lambda: naive_thumbnails(data, PRESETS),
+            "floor": decode_floor(data, PRESETS, LIMITS, observation),
         },
         repeats=repeats,
         warmup=WARMUP,
@@ -112,7 +100,7 @@ def bench_input(item: BenchInput, repeats: int) -> InputResult:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     repeats = args.repeats or (QUICK_REPEATS if args.quick else DEFAULT_REPEATS)
-    context = read_thumbnails_context()
+    context = thumbnails_defaults()
     started = datetime.datetime.now(datetime.UTC)
     load_before = load_average()
     pinning = pin_to_one_core()
@@ -122,14 +110,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     imports, import_note = None, ""
     if HANDLER_FILE.exists():
         print("[imports] handler cold import", file=sys.stderr, flush=True)
-        imports = measure_import_times(context, repeats=repeats)
+        imports = measure_import_times(repeats=repeats)
     else:
         import_note = f"{HANDLER_FILE.relative_to(CDK_JSON.parent)} does not exist yet"
 
     cost_source = next((r for r in results if r.name == COST_INPUT and r.engine is not None), None)
     cost = None
     if cost_source is not None:
-        puts = len(DEFAULT_PRESETS) + MANIFESTS_PER_UPLOAD
+        puts = len(PRESETS) + MANIFESTS_PER_UPLOAD
         cost = estimate_per_million(cost_source.engine.cpu_ms, context["memoryMb"], puts_per_upload=puts)
 
     conditions = [
@@ -138,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("Run", f"{started:%Y-%m-%d %H:%M} UTC, {repeats} repeats + {WARMUP} warm-up, {pinning}"),
         ("Load average (1/5/15 min)", f"before {load_before}, after {load_average()}"),
         ("Inputs", f"generated in code (bench/inputs.py), generator v{GENERATOR_VERSION}, cached in bench/.inputs/"),
-        ("Presets", ", ".join(f"{p.name} {p.mode} {p.format} q{p.quality}" for p in DEFAULT_PRESETS)),
+        ("Presets", ", ".join(f"{p.name} {p.mode} {p.format} q{p.quality}" for p in PRESETS)),
         ("Lambda memory (cdk.json)", f"{context['memoryMb']} MB"),
     ]
     report = Report(

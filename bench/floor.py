@@ -23,8 +23,8 @@ from typing import Any
 
 from PIL import Image, JpegImagePlugin
 
-from functions.thumbnailer.imaging.engine import Rendition, decode_only, make_thumbnails, plan
-from functions.thumbnailer.imaging.presets import Limits, Preset
+from thumbnailer.imaging.engine import Rendition, decode_only, make_thumbnails, plan
+from thumbnailer.imaging.presets import Limits, Preset
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,14 @@ asset is the `functions/` folder, and the function's environment contract is set
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from stacks.cdk_json import default_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = REPO_ROOT / "functions"
@@ -34,24 +35,13 @@ class ImportTimes:
     repeats: int
 
 
-def _lambda_like_environment(thumbnails_context: dict[str, object]) -> dict[str, str]:
+def _lambda_like_environment() -> dict[str, str]:
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "AWS_"))}
     environment.update(
         PYTHONPATH=str(FUNCTIONS_DIR),
         AWS_REGION="us-east-1",
         AWS_DEFAULT_REGION="us-east-1",
-        ORIGINALS_BUCKET="bench-originals",
-        THUMBNAILS_BUCKET="bench-thumbnails",
-        PRESETS=json.dumps(thumbnails_context["presets"]),
-        MAX_SOURCE_BYTES=str(thumbnails_context["maxSourceBytes"]),
-        MAX_SOURCE_PIXELS=str(thumbnails_context["maxSourcePixels"]),
-        MAX_FRAMES=str(thumbnails_context["maxFrames"]),
-        KEY_PREFIX=str(thumbnails_context["keyPrefix"]),
-        KEY_SUFFIXES=json.dumps(thumbnails_context["keySuffixes"]),
-        CACHE_CONTROL=str(thumbnails_context["cacheControl"]),
-        POWERTOOLS_SERVICE_NAME="thumbnailer",
-        POWERTOOLS_LOG_LEVEL="INFO",
-        POWERTOOLS_METRICS_NAMESPACE="ThumbnailPipeline",
+        **default_settings(originals_bucket="bench-originals", thumbnails_bucket="bench-thumbnails").to_environment(),
     )
     return environment
 
@@ -70,9 +60,9 @@ def _time_import(statement: str, environment: dict[str, str]) -> float:
     return float(completed.stdout.strip().splitlines()[-1]) * 1000
 
 
-def measure_import_times(thumbnails_context: dict[str, object], repeats: int) -> ImportTimes:
+def measure_import_times(repeats: int) -> ImportTimes:
     """Median cold import of the handler and of the baseline; one unmeasured run first writes the .pyc files."""
-    environment = _lambda_like_environment(thumbnails_context)
+    environment = _lambda_like_environment()
     for statement in (HANDLER_STATEMENT, BASELINE_STATEMENT):
         _time_import(statement, environment)
     handler, baseline = [], []

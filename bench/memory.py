@@ -39,11 +39,12 @@ def _status_kib(field: str) -> int:
 
 def _measure_in_this_process(implementation: str, path: Path) -> dict[str, object]:
     # Import everything the run needs before the baseline is taken, so imports are not counted.
-    from functions.thumbnailer.imaging.engine import make_thumbnails
-    from functions.thumbnailer.imaging.presets import DEFAULT_LIMITS, DEFAULT_PRESETS
+    from stacks.cdk_json import default_function_config
+    from thumbnailer.imaging.engine import make_thumbnails
 
     from .naive import naive_thumbnails
 
+    config = default_function_config()
     data = path.read_bytes()
     try:
         CLEAR_REFS.write_text(RESET_PEAK)
@@ -51,9 +52,9 @@ def _measure_in_this_process(implementation: str, path: Path) -> dict[str, objec
     except OSError:
         before_kib, method = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "ru_maxrss after - before"
     if implementation == "engine":
-        make_thumbnails(data, DEFAULT_PRESETS, DEFAULT_LIMITS)
+        make_thumbnails(data, config.presets, config.limits)
     else:
-        naive_thumbnails(data, DEFAULT_PRESETS)
+        naive_thumbnails(data, config.presets)
     after_kib = (
         _status_kib("VmHWM") if method.startswith("VmHWM") else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     )

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from PIL import Image, ImageOps
 
-from functions.thumbnailer.imaging.presets import COVER, Preset
+from thumbnailer.imaging.presets import COVER, Preset
 
 Box = tuple[float, float, float, float]
 

@@ -70,18 +70,18 @@ def import_function(environment: Mapping[str, str]) -> ModuleType:
 
     In Lambda the function's environment is the process environment, and Powertools reads its POWERTOOLS_*
     variables from there when the handler module creates its Logger and Metrics: set them before importing.
-    The rest of the environment is passed explicitly (`Settings.from_environ`), so it is not copied here.
+    The rest of the environment is passed explicitly (`Settings.from_environment`), so it is not copied here.
     """
     os.environ.update({name: value for name, value in environment.items() if name.startswith("POWERTOOLS_")})
-    return importlib.import_module("functions.thumbnailer.handler")
+    return importlib.import_module("thumbnailer.handler")
 
 
 def thumbnailer_handler(*, function: ModuleType, environment: Mapping[str, str], s3_client: Any) -> SqsBatchHandler:
     """The function's `handle_batch` seam, configured from `environment`, using `s3_client`."""
-    from functions.thumbnailer.service import ThumbnailService
-    from functions.thumbnailer.settings import Settings
+    from thumbnailer.contract import Settings
+    from thumbnailer.service import ThumbnailService
 
-    service = ThumbnailService(Settings.from_environ(environment), s3_client)
+    service = ThumbnailService(Settings.from_environment(environment), s3_client)
 
     def handler(event: dict[str, Any], context: Any) -> Any:
         try:
@@ -112,7 +112,8 @@ class LocalPipeline:
         function = import_function(self.function.environment)
         # The function's own client, with the function's own botocore config unless a test gives one; separate
         # from the harness's client so that tests can inject faults into it alone.
-        self.function_s3 = session.client("s3", config=function_s3_config or function.S3_CLIENT_CONFIG)
+        budget = function.S3TimeBudget.for_timeout(self.function.timeout_seconds)
+        self.function_s3 = session.client("s3", config=function_s3_config or budget.client_config())
         queue_url = deployed.physical_ids[_logical_id(properties["EventSourceArn"])]  # a queue's Ref is its URL
         queue_arn = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
         self.mapping = EventSourceMapping(

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
 from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
+from stacks.cdk_json import cdk_json_context
 from stacks.config import DEFAULTS_KEY, OVERRIDES_KEY, PipelineConfig
-from stacks.constants import CDK_JSON, STACK_NAME
+from stacks.constants import STACK_NAME
 from stacks.pipeline_stack import ThumbnailPipelineStack
-
-
-def cdk_json_context() -> dict[str, Any]:
-    """The `context` object of cdk.json: feature flags and the `thumbnails` defaults."""
-    return json.loads(CDK_JSON.read_text(encoding="utf-8"))["context"]
 
 
 def build_app(

@@ -14,11 +14,8 @@ from aws_cdk import aws_logs as logs
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_CODE_DIR = REPO_ROOT / "functions"  # the asset root: it holds the `thumbnailer` package
 LAYER_DIR = REPO_ROOT / "layers" / "imaging"
-CDK_JSON = REPO_ROOT / "cdk.json"
 
 STACK_NAME = "ThumbnailPipeline"
-SERVICE_NAME = "thumbnailer"
-METRICS_NAMESPACE = "ThumbnailPipeline"
 PROJECT_TAG = "thumbnail-pipeline"
 FUNCTION_HANDLER = "thumbnailer.handler.lambda_handler"
 

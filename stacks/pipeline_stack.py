@@ -8,11 +8,12 @@ from aws_cdk import CfnOutput, Duration, Stack, Tags
 from constructs import Construct
 
 from stacks.config import PipelineConfig
-from stacks.constants import PROJECT_TAG, SERVICE_NAME
+from stacks.constants import PROJECT_TAG
 from stacks.constructs.imaging_layer import ImagingLayer
 from stacks.constructs.ingestion import IngestQueue
 from stacks.constructs.storage import ThumbnailStorage
 from stacks.constructs.thumbnail_function import ThumbnailFunction
+from thumbnailer.contract import SERVICE_NAME
 
 
 class ThumbnailPipelineStack(Stack):
@@ -30,8 +31,8 @@ class ThumbnailPipelineStack(Stack):
             self,
             "Ingestion",
             originals=self.storage.originals,
-            key_prefix=config.key_prefix,
-            key_suffixes=config.key_suffixes,
+            key_prefix=config.function.key_prefix,
+            key_suffixes=config.function.key_suffixes,
             function_timeout=Duration.seconds(config.timeout_seconds),
         )
         self.imaging_layer = ImagingLayer(self, "ImagingLayer")

@@ -14,8 +14,10 @@ Use them so a test states only what matters to it:
   ObjectRemoved`), the aws shape what S3 documents (`deletion-type`, the delete marker's version id, no size).
 - `sqs_record` / `sqs_event`: the SQS event Lambda's event source mapping delivers.
 - `lambda_context`: a stand-in for Lambda's context object (what Powertools reads from it).
-- `function_environ`: the function's environment contract (what the CDK stack sets).
+- `function_settings` / `function_environ`: what the deployed function runs with (cdk.json's defaults, any
+  setting changed), and the environment the stack sets for it.
 - `image_bytes`: a small encoded image made with Pillow.
+- `DEFAULT_PRESETS`, `DEFAULT_LIMITS`, `limits_with(...)`: what cdk.json deploys (the only place defaults live).
 """
 
 from __future__ import annotations
@@ -24,10 +26,14 @@ import hashlib
 import io
 import json
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
+
+from stacks.cdk_json import default_function_config, thumbnails_defaults
+from thumbnailer.contract import FunctionConfig, Settings
+from thumbnailer.imaging.presets import Limits
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -35,6 +41,15 @@ ORIGINALS_BUCKET = "originals"
 THUMBNAILS_BUCKET = "thumbnails"
 AWS_SEQUENCER = "0055AED6DCD90281E5"
 MOTO_SEQUENCER = "617f08299329d189"  # moto sends this same value in every S3 event
+
+# What cdk.json deploys: tests check the values users get, and follow cdk.json when it changes.
+DEFAULT_PRESETS = default_function_config().presets
+DEFAULT_LIMITS = default_function_config().limits
+
+
+def limits_with(**changes: int) -> Limits:
+    """cdk.json's limits with some changed, e.g. `limits_with(max_frames=4)`."""
+    return replace(DEFAULT_LIMITS, **changes)
 
 
 class _ShapeDefault(Enum):
@@ -195,37 +210,48 @@ def lambda_context(**overrides: Any) -> FakeLambdaContext:
     return FakeLambdaContext(**overrides)
 
 
-def function_environ(
+# Builder keywords -> the cdk.json keys of the function's configuration they override.
+_CONFIG_KEYWORDS = {
+    "presets": "presets",
+    "key_prefix": "keyPrefix",
+    "key_suffixes": "keySuffixes",
+    "max_source_bytes": "maxSourceBytes",
+    "max_source_pixels": "maxSourcePixels",
+    "max_frames": "maxFrames",
+    "cache_control": "cacheControl",
+}
+
+
+def function_settings(
     *,
     originals_bucket: str = ORIGINALS_BUCKET,
     thumbnails_bucket: str = THUMBNAILS_BUCKET,
-    presets: Sequence[Mapping[str, Any]] | None = None,
-    key_prefix: str = "",
-    key_suffixes: Sequence[str] = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif"),
-    max_source_bytes: int = 52_428_800,
-    max_source_pixels: int = 50_000_000,
-    max_frames: int = 100,
-    cache_control: str = "public, max-age=31536000",
-) -> dict[str, str]:
-    """The function's environment as the stack sets it. `presets=None`: the default presets."""
-    if presets is None:
-        from thumbnailer.imaging.presets import DEFAULT_PRESETS
+    timeout_seconds: int | None = None,
+    **config: Any,
+) -> Settings:
+    """What the deployed function runs with: cdk.json's defaults, with the given settings changed.
 
-        presets = [preset.to_dict() for preset in DEFAULT_PRESETS]
-    return {
-        "ORIGINALS_BUCKET": originals_bucket,
-        "THUMBNAILS_BUCKET": thumbnails_bucket,
-        "PRESETS": json.dumps(list(presets)),
-        "MAX_SOURCE_BYTES": str(max_source_bytes),
-        "MAX_SOURCE_PIXELS": str(max_source_pixels),
-        "MAX_FRAMES": str(max_frames),
-        "KEY_PREFIX": key_prefix,
-        "KEY_SUFFIXES": json.dumps(list(key_suffixes)),
-        "CACHE_CONTROL": cache_control,
-        "POWERTOOLS_SERVICE_NAME": "thumbnailer",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-        "POWERTOOLS_METRICS_NAMESPACE": "ThumbnailPipeline",
-    }
+    `config` takes `presets` (a list of preset objects as in cdk.json), `key_prefix`, `key_suffixes`,
+    `max_source_bytes`, `max_source_pixels`, `max_frames` and `cache_control`; they go through the
+    contract's own validator, as at synth.
+    """
+    unknown = sorted(set(config) - set(_CONFIG_KEYWORDS))
+    if unknown:
+        raise TypeError(f"function_settings: unknown setting(s) {', '.join(unknown)}")
+    defaults = thumbnails_defaults()
+    values = {key: defaults[key] for key in FunctionConfig.KEYS}
+    values.update({_CONFIG_KEYWORDS[name]: value for name, value in config.items()})
+    return Settings(
+        originals_bucket=originals_bucket,
+        thumbnails_bucket=thumbnails_bucket,
+        timeout_seconds=defaults["timeoutSeconds"] if timeout_seconds is None else timeout_seconds,
+        config=FunctionConfig.from_mapping(values, "thumbnails"),
+    )
+
+
+def function_environ(**settings: Any) -> dict[str, str]:
+    """The function's environment as the stack sets it (`function_settings(**settings).to_environment()`)."""
+    return function_settings(**settings).to_environment()
 
 
 def image_bytes(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypedDict
 
@@ -19,9 +20,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
+from .contract import OUTCOME_METRICS, STARTUP_ERRORS_METRIC, VARIANTS_METRIC, Settings
 from .outcomes import Completed, Outcome, Rejected, Removed, TransientError
 from .service import ThumbnailService
-from .settings import Settings
 
 
 class BatchItemFailure(TypedDict):
@@ -37,25 +38,52 @@ class PartialItemFailureResponse(TypedDict):
 logger = Logger()  # service name and level from POWERTOOLS_SERVICE_NAME / POWERTOOLS_LOG_LEVEL
 metrics = Metrics()  # namespace from POWERTOOLS_METRICS_NAMESPACE, dimension `service`
 
-# One S3 call must fail fast enough to leave the invocation time to report the record as failed:
-# with these values a call gives up after at most 3 x (2 + 10) s plus backoff, well under the 60 s timeout.
-S3_CLIENT_CONFIG = Config(
-    connect_timeout=2,
-    read_timeout=10,  # per socket read, not per body: a large original still streams
-    retries={"mode": "standard", "total_max_attempts": 3},  # retries 5xx, SlowDown, throttling, timeouts
-)
+# One S3 call, with every retry and backoff, may take at most this share of the function's timeout, so a
+# call that hangs still leaves the invocation time to report its record as failed.
+WORST_CALL_SHARE = 0.5
+MAX_CONNECT_SECONDS = 2.0
+MAX_READ_SECONDS = 10.0  # per socket read, not per body: a large original still streams
+CONNECT_SHARE = 0.25  # of one attempt's time
+# botocore's standard mode sleeps up to min(2**i, 20) s before retry i (1 s scale for throttling errors).
+MAX_BACKOFF_SECONDS = 20.0
 
-# Metric names per outcome, counted once per record (EMF, flushed at the end of each invocation).
-OUTCOME_METRICS = {
-    "completed": "ImagesCompleted",
-    "removed": "ImagesRemoved",  # an original was deleted and its thumbnails with it
-    "rejected": "ImagesRejected",
-    "skipped": "ImagesSkipped",
-    "transient": "TransientErrors",
-    "error": "UnexpectedErrors",
-}
-VARIANTS_METRIC = "ThumbnailsWritten"
-STARTUP_ERRORS_METRIC = "StartupErrors"  # bad configuration: every record is retried until it is fixed
+
+@dataclass(frozen=True, kw_only=True)
+class S3TimeBudget:
+    """Timeouts and attempts for the function's S3 client, derived from the function's own timeout."""
+
+    connect_timeout: float
+    read_timeout: float
+    max_attempts: int
+
+    @classmethod
+    def for_timeout(cls, timeout_seconds: int) -> S3TimeBudget:
+        """Three attempts when there is room (timeouts from 30 s), two below; the rest split per attempt."""
+        max_attempts = 3 if timeout_seconds >= 30 else 2
+        per_attempt = (timeout_seconds * WORST_CALL_SHARE - _max_backoff(max_attempts)) / max_attempts
+        connect = min(MAX_CONNECT_SECONDS, per_attempt * CONNECT_SHARE)
+        return cls(
+            connect_timeout=connect,
+            read_timeout=min(MAX_READ_SECONDS, per_attempt - connect),
+            max_attempts=max_attempts,
+        )
+
+    @property
+    def worst_case_seconds(self) -> float:
+        """How long one call can take before it gives up (a Retry-After header aside, which S3 does not send)."""
+        return self.max_attempts * (self.connect_timeout + self.read_timeout) + _max_backoff(self.max_attempts)
+
+    def client_config(self) -> Config:
+        return Config(
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            # retries 5xx, SlowDown, throttling, timeouts, broken connections
+            retries={"mode": "standard", "total_max_attempts": self.max_attempts},
+        )
+
+
+def _max_backoff(max_attempts: int) -> float:
+    return sum(min(2.0**retry, MAX_BACKOFF_SECONDS) for retry in range(max_attempts - 1))
 
 
 @cache
@@ -64,8 +92,9 @@ def default_service() -> ThumbnailService:
 
     A configuration error raises here on every invocation (cache keeps only successes) until it is fixed.
     """
-    settings = Settings.from_environ(os.environ)
-    return ThumbnailService(settings, boto3.client("s3", config=S3_CLIENT_CONFIG))
+    settings = Settings.from_environment(os.environ)
+    budget = S3TimeBudget.for_timeout(settings.timeout_seconds)
+    return ThumbnailService(settings, boto3.client("s3", config=budget.client_config()))
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)
@@ -77,7 +106,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
         logger.exception("cannot start the thumbnail service; every record of the batch will be retried")
         metrics.add_metric(name=STARTUP_ERRORS_METRIC, unit=MetricUnit.Count, value=1)
         return fail_every_record(event)
-    return handle_batch(event, context, service)
+    reserve_seconds = S3TimeBudget.for_timeout(service.settings.timeout_seconds).worst_case_seconds
+    return handle_batch(event, context, service, reserve_seconds=reserve_seconds)
 
 
 def handle_batch(
@@ -85,6 +115,7 @@ def handle_batch(
     context: LambdaContext | None,
     service: ThumbnailService,
     *,
+    reserve_seconds: float = 0.0,
     logger: Logger = logger,
     metrics: Metrics = metrics,
 ) -> PartialItemFailureResponse:
@@ -93,9 +124,22 @@ def handle_batch(
     The partial batch response is built here rather than with Powertools' BatchProcessor: the loop
     is a dozen lines, and importing the batch utility (asyncio and every event data class) measured
     16 ms of a ~150 ms cold import, on every cold start, for nothing this function uses.
+
+    A record is started only while the invocation has `reserve_seconds` left (the entry point reserves
+    one S3 call's worst case): the records not started are reported as failed, and SQS delivers them
+    again, instead of the Lambda timeout cutting the invocation off and failing the whole batch,
+    finished records included.
     """
+    reserve_ms = reserve_seconds * 1000
     failures: list[BatchItemFailure] = []
-    for record in _records(event, logger):
+    records = _records(event, logger)
+    for index, record in enumerate(records):
+        if context is not None and context.get_remaining_time_in_millis() < reserve_ms:
+            not_started = [pending["messageId"] for pending in records[index:]]
+            logger.warning("out of time: records not started will be retried", extra={"notStarted": not_started})
+            metrics.add_metric(name=OUTCOME_METRICS["transient"], unit=MetricUnit.Count, value=len(not_started))
+            failures.extend({"itemIdentifier": message_id} for message_id in not_started)
+            break
         try:
             process_record(record, service, logger=logger, metrics=metrics)
         except Exception:  # already logged and counted by process_record; SQS retries the record

@@ -28,13 +28,13 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from .contract import Settings
 from .events import MalformedMessage, ObjectCreated, ObjectDeleted, S3Event, compare_sequencers, parse_event
 from .imaging.engine import make_thumbnails
 from .imaging.presets import Limits, Preset
 from .imaging.rejections import ImageRejected, RejectReason
 from .manifest import ExistingManifest, SourceFacts, complete_manifest, deleted_manifest, rejected_manifest
 from .outcomes import Completed, MessageRejectReason, Outcome, Rejected, Removed, Skipped, SkipReason, TransientError
-from .settings import Settings
 from .storage import (
     SEQUENCER_METADATA,
     CurrentObject,
@@ -80,8 +80,12 @@ class ThumbnailService:
         self._clock = clock
         self._originals = OriginalStore(s3_client=s3_client, bucket=settings.originals_bucket)
         self._thumbnails = ThumbnailStore(
-            s3_client=s3_client, bucket=settings.thumbnails_bucket, cache_control=settings.cache_control
+            s3_client=s3_client, bucket=settings.thumbnails_bucket, cache_control=settings.config.cache_control
         )
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
 
     def process(self, message_body: str) -> Outcome:
         """Final outcomes are returned; `TransientError` (and any bug) is raised so the message is retried."""
@@ -97,10 +101,10 @@ class ThumbnailService:
                 key=event.raw_key,
             )
 
-        candidates = tuple(key for key in event.key_candidates if settings.accepts_key(key))
+        candidates = tuple(key for key in event.key_candidates if settings.config.accepts_key(key))
         if not candidates:
             return Skipped(reason=SkipReason.KEY_FILTERED, key=event.raw_key)
-        candidates = tuple(key for key in candidates if output_keys_fit(key, settings.presets))
+        candidates = tuple(key for key in candidates if output_keys_fit(key, settings.config.presets))
         if not candidates:
             # No manifest: its own key would be too long too.
             return Rejected(
@@ -115,7 +119,7 @@ class ThumbnailService:
     def _process_object(self, event: ObjectCreated, candidates: tuple[str, ...]) -> Outcome:
         """Steps 3-6, for an event that passed the message checks; `candidates` are its usable key spellings."""
         settings = self._settings
-        limit = settings.limits.max_source_bytes
+        limit = settings.config.limits.max_source_bytes
         if event.size is not None and event.size > limit and len(candidates) == 1:
             # When the key is ambiguous the GET below finds the right one and refuses on ContentLength.
             return self._reject(
@@ -155,7 +159,7 @@ class ThumbnailService:
         if existing is not None and existing.is_newer_than(event):
             return Skipped(reason=SkipReason.SUPERSEDED, key=source.key)
         try:
-            rendition = self._engine(source.data, settings.presets, settings.limits)
+            rendition = self._engine(source.data, settings.config.presets, settings.config.limits)
         except ImageRejected as error:
             return self._reject(
                 event, key=source.key, reason=error.reason, detail=error.detail, source=source, existing=existing
@@ -240,7 +244,7 @@ class ThumbnailService:
         current presets write (a set whose manifest write failed has no list). Never another original's keys,
         whatever the manifest says."""
         listed = existing.variant_keys if existing is not None else ()
-        configured = (variant_key(key, preset) for preset in self._settings.presets)
+        configured = (variant_key(key, preset) for preset in self._settings.config.presets)
         return tuple(dict.fromkeys(variant for variant in (*listed, *configured) if is_variant_key(key, variant)))
 
     def _remove_variant(self, key: str, event: ObjectDeleted) -> bool:

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .contract import MAX_KEY_BYTES
 from .events import HEX_PATTERN
 from .manifest import ExistingManifest
 from .outcomes import TransientError
-from .settings import MAX_KEY_BYTES
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from aws_cdk import Acknowledgment, CfnResource, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -14,15 +12,8 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.config import PipelineConfig
-from stacks.constants import (
-    ARCHITECTURE,
-    FUNCTION_CODE_DIR,
-    FUNCTION_HANDLER,
-    LAMBDA_RUNTIME,
-    LOG_RETENTION,
-    METRICS_NAMESPACE,
-    SERVICE_NAME,
-)
+from stacks.constants import ARCHITECTURE, FUNCTION_CODE_DIR, FUNCTION_HANDLER, LAMBDA_RUNTIME, LOG_RETENTION
+from thumbnailer.contract import Settings
 
 # What the function may do, and nothing more. Each s3:ListBucket is there for one reason: without it
 # S3 answers a GET of a missing key with 403 instead of 404, and the function could not tell "the
@@ -111,7 +102,12 @@ class ThumbnailFunction(Construct):
             log_group=self.log_group,
             # Powertools already writes JSON; this makes the platform's START/END/REPORT lines JSON too.
             logging_format=lambda_.LoggingFormat.JSON,
-            environment=function_environment(config=config, originals=originals, thumbnails=thumbnails),
+            environment=Settings(
+                originals_bucket=originals.bucket_name,
+                thumbnails_bucket=thumbnails.bucket_name,
+                timeout_seconds=config.timeout_seconds,
+                config=config.function,
+            ).to_environment(),
             # No reserved concurrency: the event source's maximum concurrency caps scale-out without
             # taking capacity away from the rest of the account or throttling messages back into the queue.
         )
@@ -128,24 +124,6 @@ class ThumbnailFunction(Construct):
                 report_batch_item_failures=True,
             )
         )
-
-
-def function_environment(*, config: PipelineConfig, originals: s3.IBucket, thumbnails: s3.IBucket) -> dict[str, str]:
-    """The function's environment contract, read back by `functions/thumbnailer/settings.py`."""
-    return {
-        "ORIGINALS_BUCKET": originals.bucket_name,
-        "THUMBNAILS_BUCKET": thumbnails.bucket_name,
-        "PRESETS": json.dumps([preset.to_dict() for preset in config.presets], separators=(",", ":")),
-        "MAX_SOURCE_BYTES": str(config.limits.max_source_bytes),
-        "MAX_SOURCE_PIXELS": str(config.limits.max_source_pixels),
-        "MAX_FRAMES": str(config.limits.max_frames),
-        "KEY_PREFIX": config.key_prefix,
-        "KEY_SUFFIXES": json.dumps(list(config.key_suffixes), separators=(",", ":")),
-        "CACHE_CONTROL": config.cache_control,
-        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-    }
 
 
 def _logical_id(bucket: s3.IBucket) -> str:

@@ -14,13 +14,14 @@ import pytest
 from moto import mock_aws
 from PIL import Image
 
-from functions.thumbnailer.imaging.presets import Preset, parse_presets
 from local.moto_cloud import StackAssembly
 from local.pipeline import LocalPipeline
 from local.poller import PollReport
 from local.samples import NOT_AN_IMAGE, landscape_photo, noisy_jpeg, rotated_portrait
-from stacks.application import cdk_json_context
+from stacks.cdk_json import default_settings, thumbnails_defaults
 from tests.e2e.faults import SlowDownPutObject
+from thumbnailer.contract import Settings
+from thumbnailer.imaging.presets import Preset
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +36,7 @@ def pipeline(pipeline_assembly: StackAssembly) -> Iterator[LocalPipeline]:
 
 @pytest.fixture(scope="module")
 def presets(pipeline: LocalPipeline) -> tuple[Preset, ...]:
-    return parse_presets(json.loads(pipeline.function.environment["PRESETS"]))
+    return Settings.from_environment(pipeline.function.environment).config.presets
 
 
 def expected_outputs(key: str, presets: tuple[Preset, ...]) -> set[str]:
@@ -51,17 +52,16 @@ def assert_clean_run(pipeline: LocalPipeline, report: PollReport) -> None:
 
 def test_deployed_function_environment_comes_from_the_template(pipeline: LocalPipeline) -> None:
     # GIVEN the configuration in cdk.json
-    configured = cdk_json_context()["thumbnails"]
+    configured = thumbnails_defaults()
 
     # WHEN reading the environment back from the function moto deployed
     environment = pipeline.function.environment
 
-    # THEN the template's references were resolved to the deployed buckets, and the presets are cdk.json's
-    assert environment["ORIGINALS_BUCKET"] == pipeline.originals_bucket
-    assert environment["THUMBNAILS_BUCKET"] == pipeline.thumbnails_bucket
-    assert parse_presets(json.loads(environment["PRESETS"])) == parse_presets(configured["presets"])
-    assert json.loads(environment["KEY_SUFFIXES"]) == configured["keySuffixes"]
-    assert int(environment["MAX_SOURCE_PIXELS"]) == configured["maxSourcePixels"]
+    # THEN the template's references were resolved to the deployed buckets, and the settings are cdk.json's
+    settings = Settings.from_environment(environment)
+    assert settings == default_settings(
+        originals_bucket=pipeline.originals_bucket, thumbnails_bucket=pipeline.thumbnails_bucket
+    )
     assert environment["POWERTOOLS_SERVICE_NAME"] == "thumbnailer"
     assert pipeline.mapping.batch_size == configured["batchSize"]
     assert pipeline.mapping.report_batch_item_failures

@@ -55,3 +55,46 @@ def test_a_json_string_override_reaches_the_template(tmp_path: Path) -> None:
         if resource["Type"] == "AWS::Lambda::Function"
     ]
     assert memory == [2048]
+
+
+ONE_INTERPRETER = """
+import json, sys
+from pathlib import Path
+from stacks.application import build_app
+app, _ = build_app(context={"aws:cdk:bundling-stacks": []}, validate_template=False)
+app.synth()
+import thumbnailer.handler
+functions_dir = Path(sys.argv[1]).resolve()
+names_by_file = {}
+for name, module in list(sys.modules.items()):
+    path = getattr(module, "__file__", None)
+    if path and Path(path).resolve().is_relative_to(functions_dir):
+        names_by_file.setdefault(str(Path(path).resolve()), []).append(name)
+print(json.dumps(names_by_file))
+"""
+
+
+def test_the_app_and_the_handler_load_each_function_module_once(tmp_path: Path) -> None:
+    # GIVEN one interpreter that builds the CDK app and then imports the function's handler, as the demo does
+    functions_dir = REPO_ROOT / "functions"
+    environment = {**os.environ, "CDK_OUTDIR": str(tmp_path)}
+
+    # WHEN the modules loaded from functions/ are listed with the names they were loaded under
+    result = subprocess.run(
+        [sys.executable, "-c", ONE_INTERPRETER, str(functions_dir)],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+    # THEN every file was loaded once, under the name Lambda uses (`thumbnailer...`)
+    assert result.returncode == 0, result.stderr
+    names_by_file = json.loads(result.stdout.strip().splitlines()[-1])
+    assert str(functions_dir / "thumbnailer" / "contract.py") in names_by_file
+    assert str(functions_dir / "thumbnailer" / "handler.py") in names_by_file
+    for path, names in names_by_file.items():
+        assert len(names) == 1, f"{path} loaded as {names}"
+        assert names[0].startswith("thumbnailer"), f"{path} loaded as {names[0]}"

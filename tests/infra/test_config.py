@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
-from functions.thumbnailer.imaging.presets import DEFAULT_PRESETS, ConfigError, Limits
 from stacks.application import cdk_json_context
 from stacks.config import PipelineConfig
 from stacks.constants import LOG_RETENTION
+from tests.builders import DEFAULT_PRESETS
+from thumbnailer.contract import FunctionConfig
+from thumbnailer.imaging.presets import ConfigError, Limits
 
 # What CloudWatch Logs' PutRetentionPolicy accepts (without "never expire").
 CLOUDWATCH_RETENTION_DAYS = {
@@ -29,15 +31,18 @@ def test_cdk_json_defaults_build_the_documented_config() -> None:
     # WHEN it is parsed
     config = PipelineConfig.from_context(raw)
 
-    # THEN every value arrives typed
-    assert config.presets == DEFAULT_PRESETS
-    assert config.limits == Limits(max_source_bytes=52428800, max_source_pixels=50000000, max_frames=100)
-    assert config.key_prefix == ""
-    assert config.key_suffixes == (".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif")
+    # THEN every value arrives typed, the function's part parsed by the function's own contract
+    assert config.function == FunctionConfig.from_mapping(
+        {key: value for key, value in raw.items() if key in FunctionConfig.KEYS}, "thumbnails"
+    )
+    assert config.function.presets == DEFAULT_PRESETS
+    assert config.function.limits == Limits(max_source_bytes=52428800, max_source_pixels=50000000, max_frames=100)
+    assert config.function.key_prefix == ""
+    assert config.function.key_suffixes == (".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif")
     assert (config.memory_mb, config.timeout_seconds) == (1536, 60)
     assert (config.batch_size, config.max_concurrency, config.max_batching_window_seconds) == (5, 20, 0)
     assert config.log_retention_days == 30
-    assert config.cache_control == "public, max-age=31536000"
+    assert config.function.cache_control == "public, max-age=31536000"
     assert config.disposable is False
 
 
@@ -70,7 +75,7 @@ def test_an_overriding_preset_list_replaces_the_default_list() -> None:
     config = PipelineConfig.from_context(defaults(), overrides)
 
     # THEN the preset list is exactly the override
-    assert [preset.name for preset in config.presets] == ["tiny"]
+    assert [preset.name for preset in config.function.presets] == ["tiny"]
 
 
 @pytest.mark.parametrize(
@@ -134,7 +139,7 @@ def test_a_missing_key_is_refused_naming_it() -> None:
     del raw["memoryMb"]
 
     # WHEN parsed / THEN the error names the key and says it is missing
-    with pytest.raises(ConfigError, match=r"^thumbnails\.memoryMb: expected an integer .*\(the key is missing\)$"):
+    with pytest.raises(ConfigError, match=r"^thumbnails: missing key\(s\) memoryMb$"):
         PipelineConfig.from_context(raw)
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
-from thumbnailer.settings import Settings
 
-from functions.thumbnailer.imaging.presets import DEFAULT_PRESETS, parse_presets
+from tests.builders import DEFAULT_PRESETS, function_settings
+from thumbnailer.contract import Settings
 
 from .conftest import OVERRIDES, Synthesized
 
@@ -60,24 +59,17 @@ def test_function_logs_json_to_its_own_log_group_with_retention(
 
 
 def test_environment_follows_the_function_contract(default_stack: Synthesized) -> None:
+    # GIVEN the synthesized function's environment
     _, resource = function(default_stack)
-    environment = dict(resource["Properties"]["Environment"]["Variables"])
-    presets = environment.pop("PRESETS")
+    environment = resource["Properties"]["Environment"]["Variables"]
 
-    assert environment == {
+    # THEN it is what the contract writes for cdk.json's settings, the buckets referenced by the stack
+    expected = function_settings(originals_bucket="ORIGINALS", thumbnails_bucket="THUMBNAILS").to_environment()
+    expected |= {
         "ORIGINALS_BUCKET": {"Ref": default_stack.output_target("OriginalsBucketName")},
         "THUMBNAILS_BUCKET": {"Ref": default_stack.output_target("ThumbnailsBucketName")},
-        "MAX_SOURCE_BYTES": "52428800",
-        "MAX_SOURCE_PIXELS": "50000000",
-        "MAX_FRAMES": "100",
-        "KEY_PREFIX": "",
-        "KEY_SUFFIXES": '[".jpg",".jpeg",".png",".webp",".gif",".avif"]',
-        "CACHE_CONTROL": "public, max-age=31536000",
-        "POWERTOOLS_SERVICE_NAME": "thumbnailer",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-        "POWERTOOLS_METRICS_NAMESPACE": "ThumbnailPipeline",
     }
-    assert parse_presets(json.loads(presets)) == DEFAULT_PRESETS
+    assert environment == expected
 
 
 @pytest.mark.parametrize("stack_fixture", ["default_stack", "overridden_stack"])
@@ -97,16 +89,20 @@ def test_the_function_accepts_the_environment_the_stack_gives_it(
     }
 
     # WHEN the function reads it
-    settings = Settings.from_environ(environment)
+    settings = Settings.from_environment(environment)
 
-    # THEN it gets the configured values back
+    # THEN it gets the configured values back (one Preset class: the package has one import name)
     assert (settings.originals_bucket, settings.thumbnails_bucket) == ("originals-bucket", "thumbnails-bucket")
-    # (compared as dicts: `thumbnailer...Preset` and `functions.thumbnailer...Preset` are distinct classes)
-    assert [preset.to_dict() for preset in settings.presets] == [preset.to_dict() for preset in DEFAULT_PRESETS]
+    assert settings.config.presets == DEFAULT_PRESETS
     if stack_fixture == "overridden_stack":
-        assert (settings.key_prefix, settings.cache_control) == (OVERRIDES["keyPrefix"], OVERRIDES["cacheControl"])
+        assert (settings.config.key_prefix, settings.config.cache_control) == (
+            OVERRIDES["keyPrefix"],
+            OVERRIDES["cacheControl"],
+        )
+        assert settings.timeout_seconds == OVERRIDES["timeoutSeconds"]
     else:
-        assert (settings.key_prefix, settings.cache_control) == ("", "public, max-age=31536000")
+        assert (settings.config.key_prefix, settings.config.cache_control) == ("", "public, max-age=31536000")
+        assert settings.timeout_seconds == 60
 
 
 def test_event_source_reports_item_failures_with_configured_batch_and_concurrency(default_stack: Synthesized) -> None:

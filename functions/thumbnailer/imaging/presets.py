@@ -20,6 +20,11 @@ FORMATS = ("jpeg", "png", "webp")
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp"}
 CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
+# What an optional preset key means when left out (the schema's defaults; cdk.json sets every preset in full).
+DEFAULT_FORMAT = "jpeg"
+DEFAULT_QUALITY = 82
+DEFAULT_BACKGROUND = "#ffffff"
+
 MAX_SIDE = 8192
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 COLOUR_PATTERN = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -39,11 +44,11 @@ class Preset:
     width: int
     height: int | None  # None: only the width bounds a `fit` preset
     mode: str = FIT
-    format: str = "jpeg"
-    quality: int = 82
-    progressive: bool = False
+    format: str = DEFAULT_FORMAT
+    quality: int = DEFAULT_QUALITY  # jpeg and webp; PNG is lossless
+    progressive: bool = False  # jpeg only
     animated: bool = False  # keep animation (webp output only), bounded by Limits.max_frames
-    background: str = "#ffffff"  # what alpha is flattened onto when the format has none
+    background: str = DEFAULT_BACKGROUND  # what alpha is flattened onto: jpeg only (the others keep alpha)
 
     @property
     def extension(self) -> str:
@@ -58,43 +63,14 @@ class Preset:
         value = self.background.lstrip("#")
         return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16))
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "width": self.width,
-            "height": self.height,
-            "mode": self.mode,
-            "format": self.format,
-            "quality": self.quality,
-            "progressive": self.progressive,
-            "animated": self.animated,
-            "background": self.background,
-        }
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Limits:
-    """What the function accepts before it spends memory on a source image."""
+    """What the function accepts before it spends memory on a source image (values from cdk.json)."""
 
-    max_source_bytes: int = 50 * 1024 * 1024
-    max_source_pixels: int = 50_000_000
-    max_frames: int = 100
-
-    def to_dict(self) -> dict[str, int]:
-        return {
-            "maxSourceBytes": self.max_source_bytes,
-            "maxSourcePixels": self.max_source_pixels,
-            "maxFrames": self.max_frames,
-        }
-
-
-DEFAULT_PRESETS: tuple[Preset, ...] = (
-    Preset(name="square-128", width=128, height=128, mode=COVER, format="jpeg", quality=80),
-    Preset(name="w256", width=256, height=None, mode=FIT, format="jpeg", quality=82),
-    Preset(name="w512", width=512, height=None, mode=FIT, format="jpeg", quality=82),
-    Preset(name="w1024", width=1024, height=None, mode=FIT, format="webp", quality=80),
-)
-DEFAULT_LIMITS = Limits()
+    max_source_bytes: int
+    max_source_pixels: int
+    max_frames: int  # applies when a preset keeps animation
 
 
 def require_int(where: str, value: Any, low: int, high: int) -> int:
@@ -115,16 +91,26 @@ def require_choice(where: str, value: Any, allowed: Sequence[str]) -> str:
     return value
 
 
-_PRESET_KEYS = frozenset(Preset("x", 1, 1).to_dict())
+# Which optional preset settings each format uses. A setting given for a format that would ignore it is a
+# configuration error, never silently dropped: `quality` means nothing to PNG (lossless), `background` only
+# matters where alpha must be flattened (JPEG has none), and only WebP output keeps animation.
+FORMAT_SETTINGS: dict[str, frozenset[str]] = {
+    "jpeg": frozenset({"quality", "progressive", "background"}),
+    "png": frozenset(),
+    "webp": frozenset({"quality", "animated"}),
+}
+REQUIRED_KEYS = frozenset({"name", "width"})
+SHAPE_KEYS = frozenset({"height", "mode", "format"})
+PRESET_KEYS = REQUIRED_KEYS | SHAPE_KEYS | frozenset().union(*FORMAT_SETTINGS.values())
 
 
 def parse_preset(raw: Any, where: str = "presets[0]") -> Preset:
     """Build one Preset from its JSON form, naming the bad key on error."""
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{where}: expected an object, got {raw!r}")
-    unknown = sorted(set(raw) - _PRESET_KEYS)
+    unknown = sorted(set(raw) - PRESET_KEYS)
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_PRESET_KEYS))}")
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(PRESET_KEYS))}")
     name = raw.get("name")
     if not isinstance(name, str) or not NAME_PATTERN.match(name) or name in RESERVED_NAMES:
         raise ConfigError(
@@ -138,15 +124,17 @@ def parse_preset(raw: Any, where: str = "presets[0]") -> Preset:
         raise ConfigError(f"{where}.height: required for mode 'cover' (an integer from 1 to {MAX_SIDE})")
     if height is not None:
         height = require_int(f"{where}.height", height, 1, MAX_SIDE)
-    fmt = require_choice(f"{where}.format", raw.get("format", "jpeg"), FORMATS)
-    quality = require_int(f"{where}.quality", raw.get("quality", 82), 1, 100)
+    fmt = require_choice(f"{where}.format", raw.get("format", DEFAULT_FORMAT), FORMATS)
+    ignored = sorted(set(raw) - REQUIRED_KEYS - SHAPE_KEYS - FORMAT_SETTINGS[fmt])
+    if ignored:
+        raise ConfigError(
+            f"{where}.{ignored[0]}: not used by format {fmt!r}; "
+            f"{fmt} presets take {', '.join(sorted(FORMAT_SETTINGS[fmt])) or 'no encoder settings'}"
+        )
+    quality = require_int(f"{where}.quality", raw.get("quality", DEFAULT_QUALITY), 1, 100)
     progressive = require_bool(f"{where}.progressive", raw.get("progressive", False))
-    if progressive and fmt != "jpeg":
-        raise ConfigError(f"{where}.progressive: only allowed with format 'jpeg', got format {fmt!r}")
     animated = require_bool(f"{where}.animated", raw.get("animated", False))
-    if animated and fmt != "webp":
-        raise ConfigError(f"{where}.animated: only allowed with format 'webp', got format {fmt!r}")
-    background = raw.get("background", "#ffffff")
+    background = raw.get("background", DEFAULT_BACKGROUND)
     if not isinstance(background, str) or not COLOUR_PATTERN.match(background):
         raise ConfigError(f"{where}.background: expected a colour like '#ffffff', got {background!r}")
     return Preset(
@@ -162,6 +150,21 @@ def parse_preset(raw: Any, where: str = "presets[0]") -> Preset:
     )
 
 
+def preset_to_json(preset: Preset) -> dict[str, Any]:
+    """The JSON form `parse_preset` reads back to an equal Preset: every setting its format uses, no other."""
+    shape: dict[str, Any] = {"name": preset.name, "width": preset.width}
+    if preset.height is not None:
+        shape["height"] = preset.height
+    shape.update(mode=preset.mode, format=preset.format)
+    settings = {
+        "quality": preset.quality,
+        "progressive": preset.progressive,
+        "animated": preset.animated,
+        "background": preset.background,
+    }
+    return shape | {key: value for key, value in settings.items() if key in FORMAT_SETTINGS[preset.format]}
+
+
 def parse_presets(raw: Any, where: str = "presets") -> tuple[Preset, ...]:
     """Build the preset list: 1 to 10 presets with unique names."""
     if not isinstance(raw, Sequence) or isinstance(raw, str | bytes) or not 1 <= len(raw) <= 10:
@@ -174,16 +177,10 @@ def parse_presets(raw: Any, where: str = "presets") -> tuple[Preset, ...]:
     return presets
 
 
-def parse_limits(raw: Mapping[str, Any], where: str = "") -> Limits:
-    """Build Limits from camelCase keys (as in cdk.json); missing keys keep their defaults."""
-    prefix = f"{where}." if where else ""
-    defaults = DEFAULT_LIMITS
+def parse_limits(raw: Mapping[str, Any], where: str) -> Limits:
+    """Build Limits from the camelCase keys of cdk.json's `thumbnails` object; every key is required."""
     return Limits(
-        max_source_bytes=require_int(
-            f"{prefix}maxSourceBytes", raw.get("maxSourceBytes", defaults.max_source_bytes), 1, 5 * 1024**3
-        ),
-        max_source_pixels=require_int(
-            f"{prefix}maxSourcePixels", raw.get("maxSourcePixels", defaults.max_source_pixels), 1, 500_000_000
-        ),
-        max_frames=require_int(f"{prefix}maxFrames", raw.get("maxFrames", defaults.max_frames), 1, 10_000),
+        max_source_bytes=require_int(f"{where}.maxSourceBytes", raw.get("maxSourceBytes"), 1, 5 * 1024**3),
+        max_source_pixels=require_int(f"{where}.maxSourcePixels", raw.get("maxSourcePixels"), 1, 500_000_000),
+        max_frames=require_int(f"{where}.maxFrames", raw.get("maxFrames"), 1, 10_000),
     )

@@ -12,12 +12,12 @@ import pytest
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.config import Config
 from moto import mock_aws
+
+from tests.builders import ORIGINALS_BUCKET, REGION, THUMBNAILS_BUCKET, function_environ
+from thumbnailer.contract import Settings
 from thumbnailer.imaging.engine import Rendition, SourceInfo, Thumbnail
 from thumbnailer.imaging.presets import Limits, Preset
 from thumbnailer.imaging.rejections import ImageRejected
-from thumbnailer.settings import Settings
-
-from tests.builders import ORIGINALS_BUCKET, REGION, THUMBNAILS_BUCKET, function_environ
 
 # One session for every test: clients then share its loaded service models (creating a client from a
 # fresh session costs about 0.4 s). moto is imported above, so the session carries moto's hooks.
@@ -29,7 +29,7 @@ TEST_CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 2
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings.from_environ(function_environ())
+    return Settings.from_environment(function_environ())
 
 
 @pytest.fixture

@@ -6,10 +6,6 @@ import json
 from typing import Any
 
 import pytest
-from thumbnailer.imaging.engine import Rendition
-from thumbnailer.imaging.presets import Limits
-from thumbnailer.outcomes import Completed, Removed, Skipped, TransientError
-from thumbnailer.settings import Settings
 
 from tests.builders import (
     DELETE_MARKER_CREATED,
@@ -20,6 +16,10 @@ from tests.builders import (
     function_environ,
     object_deleted_body,
 )
+from thumbnailer.contract import Settings
+from thumbnailer.imaging.engine import Rendition
+from thumbnailer.imaging.presets import Limits
+from thumbnailer.outcomes import Completed, Removed, Skipped, TransientError
 
 from .conftest import SESSION, TEST_CLIENT_CONFIG, FakeEngine, S3Call
 from .test_service import (
@@ -113,12 +113,12 @@ def test_deleting_an_unknown_key_writes_only_a_tombstone(s3: Any, settings: Sett
 def test_thumbnails_listed_by_the_manifest_go_even_if_the_presets_changed_since(s3: Any) -> None:
     # GIVEN an original processed with an "old" preset that the configuration no longer has
     old_presets = [{"name": "old", "width": 100, "format": "jpeg"}]
-    processed(s3, Settings.from_environ(function_environ(presets=old_presets)), "a.jpg", sequencer="01")
+    processed(s3, Settings.from_environment(function_environ(presets=old_presets)), "a.jpg", sequencer="01")
     assert thumbnail_keys(s3) == ["a.jpg/manifest.json", "a.jpg/old.jpg"]
 
     # WHEN it is deleted under today's presets
     s3.delete_object(Bucket=ORIGINALS_BUCKET, Key="a.jpg")
-    settings = Settings.from_environ(function_environ())
+    settings = Settings.from_environment(function_environ())
     outcome = service_for(s3, settings).process(deleted_body("a.jpg", sequencer="02"))
 
     # THEN the manifest's list is honoured
@@ -346,7 +346,7 @@ def test_a_failed_thumbnail_delete_is_transient_and_the_retry_finishes_from_the_
 
     # WHEN the message is delivered again, S3 healthy, under presets that have since changed
     healthy_client = SESSION.client("s3", config=TEST_CLIENT_CONFIG)
-    other_presets = Settings.from_environ(function_environ(presets=[{"name": "new", "width": 64, "format": "png"}]))
+    other_presets = Settings.from_environment(function_environ(presets=[{"name": "new", "width": 64, "format": "png"}]))
     outcome = service_for(healthy_client, other_presets).process(deleted_body("a.jpg", sequencer="02"))
 
     # THEN the tombstone's list of what to remove finishes the job

@@ -5,14 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from thumbnailer.events import (
-    MalformedMessage,
-    ObjectCreated,
-    ObjectDeleted,
-    compare_sequencers,
-    parse_event,
-    parse_object_created,
-)
 
 from tests.builders import (
     DELETE_MARKER_CREATED,
@@ -21,6 +13,14 @@ from tests.builders import (
     object_created_event,
     object_deleted_body,
     object_deleted_event,
+)
+from thumbnailer.events import (
+    MalformedMessage,
+    ObjectCreated,
+    ObjectDeleted,
+    compare_sequencers,
+    parse_event,
+    parse_object_created,
 )
 
 

@@ -11,13 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from aws_lambda_powertools import Logger, Metrics
-from thumbnailer import handler
-from thumbnailer.handler import handle_batch, lambda_handler
-from thumbnailer.outcomes import Completed, Outcome, Rejected, Removed, Skipped, SkipReason, TransientError
-from thumbnailer.service import ThumbnailService
-from thumbnailer.settings import Settings
 
 from tests.builders import (
     ORIGINALS_BUCKET,
@@ -29,6 +25,11 @@ from tests.builders import (
     sqs_event,
     sqs_record,
 )
+from thumbnailer import handler
+from thumbnailer.contract import Settings
+from thumbnailer.handler import S3TimeBudget, handle_batch, lambda_handler
+from thumbnailer.outcomes import Completed, Outcome, Rejected, Removed, Skipped, SkipReason, TransientError
+from thumbnailer.service import ThumbnailService
 
 from .conftest import FakeEngine
 
@@ -219,6 +220,36 @@ def test_a_removed_original_is_logged_and_counted(log: JsonLog, metrics: Metrics
     assert metric_totals(metrics) == {"ImagesRemoved": 1, "ImagesSkipped": 1}
 
 
+def test_records_are_not_started_without_time_for_one_s3_call(log: JsonLog, metrics: Metrics) -> None:
+    # GIVEN a batch of two and an invocation with 3 s left, less than the 5 s one S3 call may take
+    service = ScriptedService({"first": Completed(key="a.jpg", variant_keys=())})
+    event = sqs_event(sqs_record("first", message_id="m-1"), sqs_record("second", message_id="m-2"))
+
+    # WHEN the batch is handled
+    response = handle_batch(
+        event, lambda_context(remaining_ms=3_000), service, reserve_seconds=5.0, logger=log.logger, metrics=metrics
+    )
+
+    # THEN neither record is started; both go back to the queue, counted as transient, and logged once
+    assert service.bodies == []
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}]}
+    assert metric_totals(metrics) == {"TransientErrors": 2}
+    assert [line["notStarted"] for line in log.lines() if "notStarted" in line] == [["m-1", "m-2"]]
+
+
+@pytest.mark.parametrize("timeout_seconds", [10, 11, 20, 29, 30, 60, 120, 900])
+def test_one_s3_call_at_its_worst_leaves_half_the_function_timeout(timeout_seconds: int) -> None:
+    # GIVEN the function's timeout
+    # WHEN its S3 client's budget is derived
+    budget = S3TimeBudget.for_timeout(timeout_seconds)
+
+    # THEN one call, every attempt and backoff included, fits in half the timeout, with usable timeouts
+    assert budget.worst_case_seconds <= timeout_seconds / 2 + 1e-9
+    assert budget.max_attempts >= 2
+    assert 0.4 <= budget.connect_timeout <= 2
+    assert 1 <= budget.read_timeout <= 10
+
+
 # --- the Lambda entry point ---------------------------------------------------------------------------
 
 
@@ -250,6 +281,31 @@ def test_the_entry_point_builds_its_service_on_first_use_and_processes_an_upload
     # ... and the invocation's metrics were flushed as EMF on stdout
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     assert any(entry.get("ImagesCompleted") == [1.0] or entry.get("ImagesCompleted") == 1.0 for entry in emf)
+
+
+def test_the_entry_points_s3_client_is_sized_by_the_configured_timeout(
+    monkeypatch: pytest.MonkeyPatch, fresh_default_service: None
+) -> None:
+    # GIVEN a function deployed with a 10 s timeout
+    for name, value in function_environ(timeout_seconds=10).items():
+        monkeypatch.setenv(name, value)
+    configs: list[Any] = []
+    real_client = boto3.client
+
+    def capture(*args: Any, **kwargs: Any) -> Any:
+        configs.append(kwargs.get("config"))
+        return real_client(*args, **kwargs)
+
+    monkeypatch.setattr(boto3, "client", capture)
+
+    # WHEN the entry point builds its service
+    handler.default_service()
+
+    # THEN its S3 client gives up on one call within 5 s, leaving time to report the record as failed
+    (config,) = configs
+    attempts = config.retries["total_max_attempts"]
+    worst = attempts * (config.connect_timeout + config.read_timeout) + sum(2**i for i in range(attempts - 1))
+    assert worst <= 5
 
 
 def test_a_configuration_error_sends_every_record_back_without_raising(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from thumbnailer.imaging.rejections import RejectReason
 from thumbnailer.outcomes import (
     Completed,

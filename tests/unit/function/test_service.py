@@ -10,10 +10,6 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from PIL import Image
-from thumbnailer.imaging.rejections import ImageRejected, RejectReason
-from thumbnailer.outcomes import Completed, Rejected, Skipped, TransientError
-from thumbnailer.service import ThumbnailService
-from thumbnailer.settings import Settings
 
 from tests.builders import (
     ORIGINALS_BUCKET,
@@ -22,6 +18,10 @@ from tests.builders import (
     image_bytes,
     object_created_body,
 )
+from thumbnailer.contract import Settings
+from thumbnailer.imaging.rejections import ImageRejected, RejectReason
+from thumbnailer.outcomes import Completed, Rejected, Skipped, TransientError
+from thumbnailer.service import ThumbnailService
 
 from .conftest import FakeEngine, S3Call
 
@@ -203,7 +203,7 @@ def test_an_older_manifest_is_replaced(s3: Any, settings: Settings, fake_engine:
 def test_a_key_outside_the_filter_is_skipped_without_any_s3_call(
     s3: Any, fake_engine: FakeEngine, s3_calls: list[S3Call], prefix: str, key: str
 ) -> None:
-    settings = Settings.from_environ(function_environ(key_prefix=prefix))
+    settings = Settings.from_environment(function_environ(key_prefix=prefix))
     put = upload(s3, key)
     s3_calls.clear()
 
@@ -303,7 +303,7 @@ def test_a_rejection_reason_and_detail_from_the_engine_are_kept(s3: Any, setting
 def test_a_source_too_large_by_the_event_is_refused_before_any_get(
     s3: Any, fake_engine: FakeEngine, s3_calls: list[S3Call]
 ) -> None:
-    settings = Settings.from_environ(function_environ(max_source_bytes=10))
+    settings = Settings.from_environment(function_environ(max_source_bytes=10))
     put = upload(s3, "huge.jpg", b"more than ten bytes")
     s3_calls.clear()
 
@@ -317,7 +317,7 @@ def test_a_source_too_large_by_the_event_is_refused_before_any_get(
 
 def test_a_source_too_large_by_its_content_length_is_refused_before_reading(s3: Any, fake_engine: FakeEngine) -> None:
     # GIVEN an event without a size (or with a wrong one)
-    settings = Settings.from_environ(function_environ(max_source_bytes=10))
+    settings = Settings.from_environment(function_environ(max_source_bytes=10))
     put = upload(s3, "huge.jpg", b"more than ten bytes")
 
     outcome = service_for(s3, settings, fake_engine).process(body_for("huge.jpg", put, size=None))

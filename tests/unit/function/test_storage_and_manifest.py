@@ -6,12 +6,12 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+
+from tests.builders import DEFAULT_PRESETS, object_created_body, object_deleted_body
 from thumbnailer.events import parse_event, parse_object_created
-from thumbnailer.imaging.presets import DEFAULT_PRESETS, Preset
+from thumbnailer.imaging.presets import Preset
 from thumbnailer.manifest import ExistingManifest, SourceFacts, deleted_manifest, rejected_manifest
 from thumbnailer.storage import ascii_metadata, is_variant_key, manifest_key, output_keys_fit, variant_key
-
-from tests.builders import object_created_body, object_deleted_body
 
 W1024 = Preset(name="w1024", width=1024, height=None, format="webp")
 

@@ -16,6 +16,8 @@ import resource
 import sys
 from pathlib import Path
 
+from tests.builders import DEFAULT_LIMITS, DEFAULT_PRESETS
+
 MEBIBYTE = 1024 * 1024
 # 7071 x 7071 = 49,999,041 pixels: just under the default 50 MP cap.
 SIDE = 7071
@@ -30,7 +32,6 @@ def _webp_padded_to(data: bytes, total_bytes: int) -> bytes:
 
 def generate(kind: str, path: Path) -> None:
     from PIL import Image
-    from thumbnailer.imaging.presets import DEFAULT_LIMITS
 
     from . import colour_science
 
@@ -60,7 +61,6 @@ def measure(path: Path, limit_mb: int) -> dict[str, object]:
     limit = limit_mb * MEBIBYTE
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     from thumbnailer.imaging.engine import make_thumbnails
-    from thumbnailer.imaging.presets import DEFAULT_LIMITS, DEFAULT_PRESETS
 
     data = path.read_bytes()
     rendition = make_thumbnails(data, DEFAULT_PRESETS, DEFAULT_LIMITS)

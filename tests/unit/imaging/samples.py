@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
+
 from thumbnailer.imaging.presets import COVER, FIT, Preset
 
 # Upright quadrant colours for orientation tests: every flip or rotation moves at least one.

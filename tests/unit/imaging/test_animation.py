@@ -2,8 +2,9 @@
 
 import pytest
 from PIL import Image
+
+from tests.builders import DEFAULT_LIMITS, DEFAULT_PRESETS, limits_with
 from thumbnailer.imaging.engine import make_thumbnails
-from thumbnailer.imaging.presets import DEFAULT_PRESETS, Limits
 from thumbnailer.imaging.rejections import ImageRejected, RejectReason
 
 from . import samples
@@ -26,7 +27,7 @@ def _close(actual, expected, tolerance=6):
 def test_stills_come_from_the_first_frame(container):
     # GIVEN a 5-frame animation whose frames are different flat colours
     # WHEN the default (still) presets are made
-    rendition = make_thumbnails(ANIMATIONS[container], DEFAULT_PRESETS, Limits())
+    rendition = make_thumbnails(ANIMATIONS[container], DEFAULT_PRESETS, DEFAULT_LIMITS)
     # THEN the source counts 5 frames, and every output is a still of frame 0
     assert rendition.source.frames == 5
     for thumbnail in rendition.thumbnails:
@@ -39,7 +40,7 @@ def test_stills_come_from_the_first_frame(container):
 def test_an_animated_preset_keeps_every_frame_and_its_timing(container):
     # GIVEN a 5-frame animation at 80 ms per frame
     # WHEN an animated WebP preset is made beside a still one
-    rendition = make_thumbnails(ANIMATIONS[container], (ANIMATED, fit_preset(32, name="still")), Limits())
+    rendition = make_thumbnails(ANIMATIONS[container], (ANIMATED, fit_preset(32, name="still")), DEFAULT_LIMITS)
     animated, still = (decode(thumbnail.data) for thumbnail in rendition.thumbnails)
     # THEN the animated output is a WebP with the 5 frames in order, each lasting 80 ms
     assert animated.format == "WEBP"
@@ -57,7 +58,7 @@ def test_an_animated_preset_on_a_still_source_is_a_still_webp():
     # GIVEN a single-frame PNG
     data = samples.png(FRAMES[2])
     # WHEN  THEN the animated preset gives a one-frame WebP of it
-    output = decode(make_thumbnails(data, (ANIMATED,), Limits()).thumbnails[0].data)
+    output = decode(make_thumbnails(data, (ANIMATED,), DEFAULT_LIMITS).thumbnails[0].data)
     assert getattr(output, "n_frames", 1) == 1
     assert _close(output.convert("RGB").getpixel((5, 5)), FRAMES[2].getpixel((0, 0)))
 
@@ -68,14 +69,14 @@ def test_more_frames_than_the_cap_is_refused_even_for_stills(container):
     data = ANIMATIONS[container]
     # WHEN the frame cap is 4  THEN it is refused before decoding; at 5 it is accepted
     with pytest.raises(ImageRejected) as refused:
-        make_thumbnails(data, DEFAULT_PRESETS, Limits(max_frames=4))
+        make_thumbnails(data, DEFAULT_PRESETS, limits_with(max_frames=4))
     assert refused.value.reason == RejectReason.TOO_MANY_FRAMES
-    assert make_thumbnails(data, DEFAULT_PRESETS, Limits(max_frames=5)).source.frames == 5
+    assert make_thumbnails(data, DEFAULT_PRESETS, limits_with(max_frames=5)).source.frames == 5
 
 
 def test_animating_counts_the_pixels_of_every_frame_against_the_pixel_cap():
     # GIVEN 5 frames of 64x48 (3072 px each, 15360 px in all) and a cap between the two
-    limits = Limits(max_source_pixels=10_000)
+    limits = limits_with(max_source_pixels=10_000)
     data = ANIMATIONS["gif"]
     # WHEN stills are asked for  THEN only frame 0 is decoded, within the cap
     assert make_thumbnails(data, (fit_preset(32),), limits).source.frames == 5
@@ -89,7 +90,7 @@ def test_zero_delay_gif_frames_play_at_browser_speed():
     # GIVEN a GIF whose frames have no delay (browsers show them for 100 ms)
     data = samples.animation("GIF", FRAMES[:3], duration_ms=0)
     # WHEN animated  THEN each output frame lasts 100 ms rather than flashing by
-    output = decode(make_thumbnails(data, (ANIMATED,), Limits()).thumbnails[0].data)
+    output = decode(make_thumbnails(data, (ANIMATED,), DEFAULT_LIMITS).thumbnails[0].data)
     assert output.n_frames == 3
     assert output.info["duration"] == 100
 
@@ -104,7 +105,7 @@ def test_transparent_gif_animation_keeps_transparency():
     data = samples.animation("GIF", frames, disposal=2)
     # WHEN animated  THEN the output frames have alpha: transparent background, opaque square
     output = decode(
-        make_thumbnails(data, (fit_preset(40, image_format="webp", animated=True),), Limits()).thumbnails[0].data
+        make_thumbnails(data, (fit_preset(40, image_format="webp", animated=True),), DEFAULT_LIMITS).thumbnails[0].data
     )
     output.seek(2)
     frame = output.convert("RGBA")

@@ -8,8 +8,9 @@ JPEG/WebP source; ignoring the profile must miss by far more (the test can fail)
 import numpy as np
 import pytest
 from PIL import Image
+
+from tests.builders import DEFAULT_LIMITS
 from thumbnailer.imaging.engine import make_thumbnails
-from thumbnailer.imaging.presets import Limits
 
 from . import colour_science as cs
 from . import samples
@@ -32,7 +33,7 @@ def _patch_strip(colours, mode="RGB"):
 def _measured(data, count):
     """The converted patches, read back from a same-size lossless output (no resampling involved)."""
     preset = fit_preset(PATCH * count, name="same-size")
-    output = decode(make_thumbnails(data, (preset,), Limits()).thumbnails[0].data)
+    output = decode(make_thumbnails(data, (preset,), DEFAULT_LIMITS).thumbnails[0].data)
     assert "icc_profile" not in output.info  # untagged: the pixels are sRGB, no profile is written
     centre = PATCH // 2
     return np.array(
@@ -118,7 +119,7 @@ def test_greyscale_with_a_grey_profile_is_converted_and_stays_one_channel():
     data = samples.png(_patch_strip(greys, mode="L"), icc_profile=cs.grey_gamma_profile(1.8))
     # WHEN
     preset = fit_preset(PATCH * len(greys))
-    output = decode(make_thumbnails(data, (preset,), Limits()).thumbnails[0].data)
+    output = decode(make_thumbnails(data, (preset,), DEFAULT_LIMITS).thumbnails[0].data)
     # THEN the output is greyscale, and each grey has the sRGB value of the same luminance
     assert output.mode == "L"
     measured = np.array([output.getpixel((i * PATCH + PATCH // 2, PATCH // 2)) for i in range(len(greys))])
@@ -152,7 +153,7 @@ def test_alpha_survives_colour_conversion():
     source = Image.new("RGBA", (PATCH, PATCH), (200, 100, 50, 128))
     data = samples.png(source, icc_profile=cs.display_p3_profile())
     # WHEN
-    output = decode(make_thumbnails(data, (fit_preset(PATCH),), Limits()).thumbnails[0].data)
+    output = decode(make_thumbnails(data, (fit_preset(PATCH),), DEFAULT_LIMITS).thumbnails[0].data)
     # THEN the colour is converted and the alpha is untouched
     expected = cs.rgb_space_to_srgb8(np.array([200.0, 100.0, 50.0]), cs.DISPLAY_P3_PRIMARIES, cs.srgb_decode)
     pixel = output.getpixel((PATCH // 2, PATCH // 2))

@@ -5,14 +5,15 @@ import zlib
 import numpy as np
 import pytest
 from PIL import Image, ImageFile, PngImagePlugin
+
+from tests.builders import DEFAULT_LIMITS, DEFAULT_PRESETS, limits_with
 from thumbnailer.imaging.engine import make_thumbnails, plan
-from thumbnailer.imaging.presets import DEFAULT_PRESETS, Limits
 from thumbnailer.imaging.rejections import ImageRejected, RejectReason
 
 from . import samples
 from .samples import BOTTOM_LEFT, BOTTOM_RIGHT, TOP_LEFT, TOP_RIGHT, cover_preset, decode, fit_preset
 
-LIMITS = Limits()
+LIMITS = DEFAULT_LIMITS
 PHOTO = samples.photo(640, 480)
 
 
@@ -86,7 +87,7 @@ def test_the_name_does_not_matter_only_the_bytes():
 def test_bytes_over_the_cap_are_too_large():
     # GIVEN a valid image one byte over a tight byte cap
     data = samples.png(PHOTO)
-    limits = Limits(max_source_bytes=len(data) - 1)
+    limits = limits_with(max_source_bytes=len(data) - 1)
     # WHEN  THEN
     with pytest.raises(ImageRejected) as refused:
         make_thumbnails(data, DEFAULT_PRESETS, limits)
@@ -114,7 +115,7 @@ def test_pixels_over_our_cap_but_under_pillows_threshold_are_refused_before_deco
 
 def test_pillows_bomb_warning_is_an_error_even_under_a_generous_cap():
     # GIVEN a cap above Pillow's warning threshold (89.5 MP) and a 100 MP header
-    limits = Limits(max_source_pixels=500_000_000)
+    limits = limits_with(max_source_pixels=500_000_000)
     data = samples.png_header_only(10_000, 10_000)
     # WHEN  THEN Pillow's decompression-bomb warning refuses it
     with pytest.raises(ImageRejected) as refused:
@@ -126,9 +127,9 @@ def test_pixel_cap_counts_exactly():
     # GIVEN a 640x480 image and caps one pixel either side of its size
     data = samples.png(PHOTO)
     # WHEN  THEN exactly at the cap is accepted, one under is refused
-    assert make_thumbnails(data, DEFAULT_PRESETS, Limits(max_source_pixels=640 * 480)).source.width == 640
+    assert make_thumbnails(data, DEFAULT_PRESETS, limits_with(max_source_pixels=640 * 480)).source.width == 640
     with pytest.raises(ImageRejected) as refused:
-        make_thumbnails(data, DEFAULT_PRESETS, Limits(max_source_pixels=640 * 480 - 1))
+        make_thumbnails(data, DEFAULT_PRESETS, limits_with(max_source_pixels=640 * 480 - 1))
     assert refused.value.reason == RejectReason.TOO_MANY_PIXELS
 
 

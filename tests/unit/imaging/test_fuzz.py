@@ -12,8 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+
+from tests.builders import DEFAULT_PRESETS
 from thumbnailer.imaging.engine import Rendition, make_thumbnails
-from thumbnailer.imaging.presets import DEFAULT_PRESETS, Limits
+from thumbnailer.imaging.presets import Limits
 from thumbnailer.imaging.rejections import ImageRejected
 
 from . import samples

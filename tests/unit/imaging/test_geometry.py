@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
+
 from thumbnailer.imaging.engine import ORIENTATION_TRANSPOSE
 from thumbnailer.imaging.geometry import Placement, jpeg_draft_scale, orient_box, place
 from thumbnailer.imaging.presets import MAX_SIDE

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from thumbnailer.imaging.presets import DEFAULT_LIMITS
+
+from tests.builders import DEFAULT_LIMITS
 
 REPO = Path(__file__).resolve().parents[3]
 # The memory the function is deployed with, as configured; the default limits must fit it.

@@ -3,14 +3,15 @@
 import numpy as np
 import pytest
 from PIL import Image
+
+from tests.builders import DEFAULT_LIMITS
 from thumbnailer.imaging.colour import to_working_srgb
 from thumbnailer.imaging.engine import make_thumbnails
-from thumbnailer.imaging.presets import Limits
 
 from . import samples
 from .samples import decode, fit_preset
 
-LIMITS = Limits()
+LIMITS = DEFAULT_LIMITS
 
 
 def _only_output(data, preset):

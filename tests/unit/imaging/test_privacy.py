@@ -3,8 +3,9 @@ a maker note, XMP, IPTC, comments and an ICC profile planted; no output may carr
 
 import pytest
 from PIL import Image, PngImagePlugin
+
+from tests.builders import DEFAULT_LIMITS, DEFAULT_PRESETS
 from thumbnailer.imaging.engine import make_thumbnails
-from thumbnailer.imaging.presets import DEFAULT_PRESETS, Limits
 
 from . import colour_science as cs
 from . import samples
@@ -97,7 +98,7 @@ def test_no_metadata_survives_into_any_output(source_format):
     data = INPUTS[source_format]()
     assert b"SECRET" in data or b"Exif" in data  # the planting worked
     # WHEN every kind of output is made
-    rendition = make_thumbnails(data, PRESETS, Limits())
+    rendition = make_thumbnails(data, PRESETS, DEFAULT_LIMITS)
     for thumbnail in rendition.thumbnails:
         # THEN no output carries any of it, neither in its bytes nor in what a decoder reads
         for marker in FORBIDDEN:

@@ -13,9 +13,11 @@ import io
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
+
+from tests.builders import DEFAULT_LIMITS, DEFAULT_PRESETS
 from thumbnailer.imaging.engine import make_thumbnails, plan
 from thumbnailer.imaging.geometry import place
-from thumbnailer.imaging.presets import COVER, DEFAULT_PRESETS, Limits, Preset
+from thumbnailer.imaging.presets import COVER, Preset
 
 from . import samples
 from .samples import decode
@@ -89,7 +91,7 @@ def test_every_variant_is_within_38_db_of_a_full_resolution_lanczos_reference(so
     # GIVEN a photo-like source and a set of presets
     reference = _reference(source)
     # WHEN they are rendered
-    rendition = make_thumbnails(_source(source), PRESET_SETS[preset_set], Limits())
+    rendition = make_thumbnails(_source(source), PRESET_SETS[preset_set], DEFAULT_LIMITS)
     # THEN each variant matches the reference resized once with LANCZOS from full resolution
     for thumbnail in rendition.thumbnails:
         placement = place(thumbnail.preset, reference.size)
@@ -111,7 +113,7 @@ def test_the_quality_test_can_tell_a_bad_resample():
 
 def test_the_12mp_jpeg_is_decoded_halved():
     # GIVEN the 12 MP JPEG  WHEN planned  THEN the decoder halves it (2000x1500 covers 1024)
-    assert plan(_source("jpeg-12mp"), DEFAULT_PRESETS, Limits()).draft_scale == 2
+    assert plan(_source("jpeg-12mp"), DEFAULT_PRESETS, DEFAULT_LIMITS).draft_scale == 2
 
 
 def test_progressive_presets_write_progressive_jpeg():
@@ -121,7 +123,7 @@ def test_progressive_presets_write_progressive_jpeg():
         Preset(name="baseline", width=200, height=None),
     )
     # WHEN
-    progressive, baseline = make_thumbnails(samples.jpeg(_photo(400, 300)), presets, Limits()).thumbnails
+    progressive, baseline = make_thumbnails(samples.jpeg(_photo(400, 300)), presets, DEFAULT_LIMITS).thumbnails
     # THEN only the first uses a progressive scan (SOF2 marker)
     assert decode(progressive.data).info.get("progressive") == 1
     assert b"\xff\xc2" in progressive.data

@@ -2,8 +2,9 @@
 
 import pytest
 from PIL import Image
+
+from tests.builders import DEFAULT_LIMITS, DEFAULT_PRESETS
 from thumbnailer.imaging.engine import decode_only
-from thumbnailer.imaging.presets import DEFAULT_PRESETS, Limits
 from thumbnailer.imaging.sniff import ends_early, identify
 
 from . import samples
@@ -54,7 +55,7 @@ def test_decode_only_is_the_shrunk_upright_decode_the_engine_resamples():
     stored = samples.stored_for_orientation(Image.new("RGB", (3000, 4000), (40, 80, 120)), 6)
     data = samples.jpeg(stored, exif=samples.exif_bytes(orientation=6))
     # WHEN decoded for the default presets (largest 1024 wide, upright 3000 wide)
-    decoded = decode_only(data, DEFAULT_PRESETS, Limits())
+    decoded = decode_only(data, DEFAULT_PRESETS, DEFAULT_LIMITS)
     # THEN the JPEG decoder halved it (1500 >= 1024 covers it) and it stands upright
     assert decoded.size == (1500, 2000)
     assert decoded.mode == "RGB"
