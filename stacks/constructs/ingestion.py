@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Acknowledgment, Duration, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -109,7 +111,7 @@ class IngestQueue(Construct):
         )
 
 
-def _encrypted_queue(scope: Construct, construct_id: str, *, retention_days: int, **props: object) -> sqs.Queue:
+def _encrypted_queue(scope: Construct, construct_id: str, *, retention_days: int, **props: Any) -> sqs.Queue:
     """An SQS queue with SSE-SQS and TLS-only access.
 
     SSE-SQS, never the AWS-managed KMS key (alias/aws/sqs): EventBridge cannot use that key, and a

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -84,7 +86,7 @@ class ThumbnailStorage(Construct):
         )
 
 
-def _private_bucket(scope: Construct, construct_id: str, **props: object) -> s3.Bucket:
+def _private_bucket(scope: Construct, construct_id: str, **props: Any) -> s3.Bucket:
     """A bucket no one reaches publicly or without TLS, encrypted with SSE-S3.
 
     Ownership is enforced (ACLs off): CDK grants the log delivery service through the bucket policy.

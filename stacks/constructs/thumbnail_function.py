@@ -131,4 +131,5 @@ def _logical_id(bucket: s3.IBucket) -> str:
     resource = bucket.node.default_child
     assert isinstance(resource, CfnResource)
     stack = Stack.of(resource)
-    return stack.resolve(stack.get_logical_id(resource))
+    logical_id: str = stack.resolve(stack.get_logical_id(resource))
+    return logical_id

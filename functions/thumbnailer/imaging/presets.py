@@ -86,7 +86,7 @@ def require_bool(where: str, value: Any) -> bool:
 
 
 def require_choice(where: str, value: Any, allowed: Sequence[str]) -> str:
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         raise ConfigError(f"{where}: expected one of {', '.join(allowed)}, got {value!r}")
     return value
 
