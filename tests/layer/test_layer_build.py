@@ -7,37 +7,45 @@ for that pair; the real target (arm64, 3.14) is checked by what it contains.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
 from stacks.application import build_app
-from stacks.constants import LAYER_DIR
+from stacks.cdk_json import default_function_config
+from stacks.constants import FUNCTION_CODE_DIR, LAYER_DIR
 from stacks.constructs.imaging_layer import REQUIREMENTS_FILE, LayerBuildError, build_layer
 
 pytestmark = pytest.mark.slow
 
-# Runs in the isolated interpreter: imports only from the layer and makes a thumbnail of a generated JPEG.
+BOTO3_VERSION = version("boto3")
+
+# Runs in the isolated interpreter, as Lambda would: the real handler module from the code asset, Pillow and
+# Powertools from the layer, boto3 from a stand-in for the runtime; renders cdk.json's presets (argv[1]).
 CANARY = """
 import io, json, sys
-from PIL import Image, ImageOps
-import aws_lambda_powertools
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+import aws_lambda_powertools, boto3
+from PIL import Image
+import thumbnailer.handler as handler
+from thumbnailer.contract import FunctionConfig
+from thumbnailer.imaging.engine import make_thumbnails
 
+config = FunctionConfig.from_mapping(json.loads(sys.argv[1]), "thumbnails")
 source = io.BytesIO()
 Image.linear_gradient("L").resize((800, 600)).convert("RGB").save(source, format="JPEG", quality=90)
-image = Image.open(io.BytesIO(source.getvalue()))
-thumbnail = ImageOps.fit(image, (128, 128))
-out = io.BytesIO()
-thumbnail.save(out, format="WEBP", quality=80)
+rendition = make_thumbnails(source.getvalue(), config.presets, config.limits)
 print(json.dumps({
     "pil": Image.__file__,
     "powertools": aws_lambda_powertools.__file__,
-    "size": Image.open(io.BytesIO(out.getvalue())).size,
-    "format": Image.open(io.BytesIO(out.getvalue())).format,
+    "boto3": boto3.__file__,
+    "handler": handler.__file__,
+    "entry_point": callable(handler.lambda_handler),
+    "outputs": [[t.preset.name, Image.open(io.BytesIO(t.data)).format] for t in rendition.thumbnails],
     "path": sys.path,
 }))
 """
@@ -49,31 +57,50 @@ def base_interpreter() -> str:
 
 
 @pytest.fixture(scope="module")
+def runtime_stand_in(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """boto3 at this venv's version, alone in a folder: what the Lambda runtime provides besides the layer."""
+    target = tmp_path_factory.mktemp("runtime")
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target), f"boto3=={BOTO3_VERSION}"]
+    subprocess.run(command, check=True, capture_output=True, timeout=300)
+    shutil.rmtree(target / "bin", ignore_errors=True)
+    return target
+
+
+@pytest.fixture(scope="module")
 def built_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out_dir = tmp_path_factory.mktemp("layer")
     python_version = f"{sys.version_info.major}.{sys.version_info.minor}"
     return build_layer(LAYER_DIR / REQUIREMENTS_FILE, out_dir, python_version, "manylinux_2_28_x86_64")
 
 
-def test_layer_imports_and_makes_a_thumbnail_in_an_isolated_interpreter(built_layer: Path) -> None:
-    # GIVEN the layer built for this machine's Python
-    # WHEN a bare interpreter (-S: no site-packages, -s: no user site, -B: leave no bytecode) imports from it alone
+def test_the_real_handler_imports_and_renders_with_the_layer_alone(built_layer: Path, runtime_stand_in: Path) -> None:
+    # GIVEN the layer built for this machine's Python, the function's code asset and the runtime's boto3
+    python_path = os.pathsep.join(str(path) for path in (FUNCTION_CODE_DIR, built_layer, runtime_stand_in))
+    config = json.dumps(default_function_config().to_json())
+
+    # WHEN a bare interpreter (-S: no site-packages, -s: no user site, -B: leave no bytecode) imports the handler
     result = subprocess.run(
-        [base_interpreter(), "-S", "-s", "-B", "-c", CANARY],
-        env={"PYTHONPATH": str(built_layer), "PATH": "/usr/bin:/bin"},
+        [base_interpreter(), "-S", "-s", "-B", "-c", CANARY, config],
+        env={"PYTHONPATH": python_path, "PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"},
         capture_output=True,
         text=True,
         check=False,
         timeout=120,
     )
 
-    # THEN Pillow and Powertools come from the layer and a thumbnail is made
+    # THEN the handler is the code asset's, Pillow and Powertools the layer's, and every preset is rendered
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
+    assert Path(report["handler"]).is_relative_to(FUNCTION_CODE_DIR)
+    assert report["entry_point"] is True
     assert Path(report["pil"]).is_relative_to(built_layer)
     assert Path(report["powertools"]).is_relative_to(built_layer)
+    assert Path(report["boto3"]).is_relative_to(runtime_stand_in)
     assert not [entry for entry in report["path"] if "site-packages" in entry]
-    assert (report["size"], report["format"]) == ([128, 128], "WEBP")
+    expected_formats = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
+    assert [tuple(output) for output in report["outputs"]] == [
+        (preset.name, expected_formats[preset.format]) for preset in default_function_config().presets
+    ]
 
 
 def test_layer_has_no_console_scripts_or_bytecode(built_layer: Path) -> None:
