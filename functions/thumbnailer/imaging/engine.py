@@ -4,8 +4,9 @@ One upload's path through here:
   1. `_open`: the format is decided from the bytes (sniff.py); only that one Pillow decoder
      may run, and anything else is refused before any decoder sees it.
   2. `_plan`: byte, pixel and frame caps checked from the header, before any pixel is
-     decoded; every preset becomes a Placement (output size + source region); a JPEG gets
-     the largest DCT shrink that still leaves each output enough pixels to resample.
+     decoded (frames are counted only when an animated preset needs them); every preset
+     becomes a Placement (output size + source region); a JPEG gets the largest DCT shrink
+     that still leaves each output enough pixels to resample.
   3. `_decode` (= `decode_only`): decode once (shrunk), upright (EXIF orientation), 8-bit sRGB.
   4. `_render_stills`: presets largest to smallest, each resampled from the smallest
      earlier result that still has CHAIN_MIN_SHRINK x its pixels, else from the decode.
@@ -80,12 +81,23 @@ _SWAPS_AXES = frozenset({5, 6, 7, 8})
 
 @dataclass(frozen=True)
 class SourceInfo:
-    """What the source is, as decided from its bytes; width/height are upright (after EXIF orientation)."""
+    """What the source is, as decided from its bytes; width/height are upright (after EXIF orientation).
+
+    `frames` is 1 for a still image. For an animation it is the frame count when an animated
+    preset asked for one, and None otherwise: counting a GIF's frames reads the whole file, so
+    it is done only when every frame will be decoded anyway. None therefore means "more than
+    one frame, not counted", never "unknown whether animated".
+    """
 
     format: str  # one of SUPPORTED_FORMATS
     width: int
     height: int
-    frames: int
+    frames: int | None
+
+    @property
+    def animated(self) -> bool:
+        """More than one frame (known without counting them)."""
+        return self.frames != 1
 
 
 @dataclass(frozen=True)
@@ -189,22 +201,32 @@ def _orientation(image: ImageFile.ImageFile) -> int:
     return orientation if orientation in ORIENTATION_TRANSPOSE else 1
 
 
-def _frame_count(image: ImageFile.ImageFile, source_format: str) -> int:
+def _frame_count(image: ImageFile.ImageFile, source_format: str, *, count: bool) -> int | None:
+    """1 for a still; for an animation the number of frames when `count`, else None (see SourceInfo).
+
+    `is_animated` only looks for a second frame. `n_frames` walks every block of a GIF (decoding
+    nothing, but reading the whole file), so it is asked only when the frames will be decoded.
+    """
     # A JPEG's extra MPO images are previews or stereo views, not animation frames.
-    return 1 if source_format == "jpeg" else max(1, getattr(image, "n_frames", 1))
+    if source_format == "jpeg" or not getattr(image, "is_animated", False):
+        return 1
+    return max(1, image.n_frames) if count else None
 
 
-def _check_caps(image: ImageFile.ImageFile, frames: int, limits: Limits, *, animating: bool) -> None:
+def _check_caps(image: ImageFile.ImageFile, frames: int | None, limits: Limits) -> None:
+    """The pixel cap on one frame; when frames were counted (to animate them), the frame cap and
+    the pixel cap across every frame, since animated output decodes them all."""
     pixels = image.size[0] * image.size[1]
     if pixels > limits.max_source_pixels:
         raise ImageRejected(
             RejectReason.TOO_MANY_PIXELS,
             f"{image.size[0]}x{image.size[1]} is {pixels} pixels, over the limit of {limits.max_source_pixels}",
         )
+    if frames is None:
+        return
     if frames > limits.max_frames:
         raise ImageRejected(RejectReason.TOO_MANY_FRAMES, f"{frames} frames, over the limit of {limits.max_frames}")
-    if animating and pixels * frames > limits.max_source_pixels:
-        # Animated output decodes every frame: the pixel cap bounds the work across all of them.
+    if pixels * frames > limits.max_source_pixels:
         raise ImageRejected(
             RejectReason.TOO_MANY_PIXELS,
             f"{frames} frames of {pixels} pixels to animate, over the limit of {limits.max_source_pixels}",
@@ -214,9 +236,10 @@ def _check_caps(image: ImageFile.ImageFile, frames: int, limits: Limits, *, anim
 def _plan(opened: _Source, presets: Sequence[Preset], limits: Limits) -> DecodePlan:
     """The caps checked from the header, then orientation, each preset's placement and the decode scale."""
     image, source_format = opened.image, opened.format
+    animating = any(preset.animated for preset in presets)
     with _reading(source_format, opened.data):
-        frames = _frame_count(image, source_format)  # walks a GIF's blocks, decodes nothing
-    _check_caps(image, frames, limits, animating=frames > 1 and any(preset.animated for preset in presets))
+        frames = _frame_count(image, source_format, count=animating)
+    _check_caps(image, frames, limits)
     with _reading(source_format, opened.data):
         # Only now: a PNG whose EXIF follows the pixel data is fully decoded to read it.
         orientation = _orientation(image)
@@ -252,7 +275,7 @@ def _decode(opened: _Source, plan: DecodePlan) -> Decoded:
                 content = drafted[1]
         image.load()
     decoded_size = image.size
-    working = _upright_working_frame(image, plan.orientation, may_modify=plan.source.frames == 1)
+    working = _upright_working_frame(image, plan.orientation, may_modify=not plan.source.animated)
     return Decoded(
         image=working,
         content=orient_box(content, decoded_size, plan.orientation),
@@ -302,7 +325,11 @@ def _render_stills(decoded: Decoded, plan: DecodePlan, placements: Sequence[Plac
 
 
 def _render_animation(opened: _Source, plan: DecodePlan, placement: Placement, preset: Preset) -> bytes:
-    """Every frame resampled on its own as it is decoded, so memory holds one full-size frame at a time."""
+    """Every frame resampled on its own as it is decoded, so memory holds one full-size frame at a time.
+
+    Only for an animated source with an animated preset, so `_plan` has counted the frames.
+    """
+    assert plan.source.frames is not None
     frames: list[Image.Image] = []
     durations: list[int] = []
     loop = 0
@@ -339,7 +366,7 @@ def make_thumbnails(data: bytes, presets: Sequence[Preset], limits: Limits) -> R
         raise ValueError("make_thumbnails needs at least one preset")
     opened = _open(data, limits)
     decode_plan = _plan(opened, presets, limits)
-    animated = [preset.animated and decode_plan.source.frames > 1 for preset in presets]
+    animated = [preset.animated and decode_plan.source.animated for preset in presets]
     still_placements = [p for p, is_animated in zip(decode_plan.placements, animated, strict=True) if not is_animated]
     stills = _render_stills(_decode(opened, decode_plan), decode_plan, still_placements) if still_placements else {}
     thumbnails = []
