@@ -111,18 +111,6 @@ class Thumbnail:
     width: int
     height: int
 
-    @property
-    def format(self) -> str:
-        return self.preset.format
-
-    @property
-    def content_type(self) -> str:
-        return self.preset.content_type
-
-    @property
-    def extension(self) -> str:
-        return self.preset.extension
-
 
 @dataclass(frozen=True)
 class Rendition:
