@@ -116,7 +116,9 @@ def complete_manifest(
             "format": decoded.format,
             "width": decoded.width,
             "height": decoded.height,
-            "frames": decoded.frames,
+            "animated": decoded.animated,
+            # Present only when counted: an animation's frames are counted only for an animated preset.
+            **({"frames": decoded.frames} if decoded.frames is not None else {}),
         },
         "variants": [
             {

@@ -4,8 +4,9 @@ One upload's path through here:
   1. `_open`: the format is decided from the bytes (sniff.py); only that one Pillow decoder
      may run, and anything else is refused before any decoder sees it.
   2. `_plan`: byte, pixel and frame caps checked from the header, before any pixel is
-     decoded; every preset becomes a Placement (output size + source region); a JPEG gets
-     the largest DCT shrink that still leaves each output enough pixels to resample.
+     decoded (frames are counted only when an animated preset needs them); every preset
+     becomes a Placement (output size + source region); a JPEG gets the largest DCT shrink
+     that still leaves each output enough pixels to resample.
   3. `_decode` (= `decode_only`): decode once (shrunk), upright (EXIF orientation), 8-bit sRGB.
   4. `_render_stills`: presets largest to smallest, each resampled from the smallest
      earlier result that still has CHAIN_MIN_SHRINK x its pixels, else from the decode.
@@ -15,6 +16,7 @@ Every permanent problem with the bytes surfaces as ImageRejected; anything else 
 
 from __future__ import annotations
 
+import re
 import struct
 import warnings
 from collections.abc import Iterator, Sequence
@@ -29,7 +31,7 @@ from .encode import encode_animation, encode_still
 from .geometry import Box, Placement, Size, jpeg_draft_scale, orient_box, place, scale_box
 from .presets import Limits, Preset
 from .rejections import ImageRejected, RejectReason
-from .sniff import ends_early, identify
+from .sniff import display_name, ends_early, identify
 
 # Format name (as `sniff.identify` and SourceInfo say it) -> the one Pillow decoder allowed for it.
 # AVIF: the pinned Pillow wheel bundles libavif, so it is decoded like the others.
@@ -66,6 +68,9 @@ CHAINED_SMALL_STEP_FILTER = Image.Resampling.HAMMING
 # GIF frames of 0-1 centiseconds play at 100 ms in every browser; keep that on output.
 DEFAULT_FRAME_MS = 100
 
+# The pixel count in Pillow's decompression-bomb message ("Image size (N pixels) exceeds ...").
+_BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
+
 ORIENTATION_TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -80,12 +85,23 @@ _SWAPS_AXES = frozenset({5, 6, 7, 8})
 
 @dataclass(frozen=True)
 class SourceInfo:
-    """What the source is, as decided from its bytes; width/height are upright (after EXIF orientation)."""
+    """What the source is, as decided from its bytes; width/height are upright (after EXIF orientation).
+
+    `frames` is 1 for a still image. For an animation it is the frame count when an animated
+    preset asked for one, and None otherwise: counting a GIF's frames reads the whole file, so
+    it is done only when every frame will be decoded anyway. None therefore means "more than
+    one frame, not counted", never "unknown whether animated".
+    """
 
     format: str  # one of SUPPORTED_FORMATS
     width: int
     height: int
-    frames: int
+    frames: int | None
+
+    @property
+    def animated(self) -> bool:
+        """More than one frame (known without counting them)."""
+        return self.frames != 1
 
 
 @dataclass(frozen=True)
@@ -94,18 +110,6 @@ class Thumbnail:
     data: bytes
     width: int
     height: int
-
-    @property
-    def format(self) -> str:
-        return self.preset.format
-
-    @property
-    def content_type(self) -> str:
-        return self.preset.content_type
-
-    @property
-    def extension(self) -> str:
-        return self.preset.extension
 
 
 @dataclass(frozen=True)
@@ -140,28 +144,46 @@ class _Source:
     image: ImageFile.ImageFile
 
 
+def _bomb_detail(error: Warning | Exception) -> str:
+    """Pillow's decompression-bomb refusal in words. The limit is MAX_IMAGE_PIXELS because
+    `_reading` makes Pillow's warning (over it) an error, not only its error (over twice it)."""
+    limit = f"the decoder's limit of {Image.MAX_IMAGE_PIXELS:,} (a possible decompression bomb)"
+    found = _BOMB_PIXELS.search(str(error))
+    if found is None:
+        return f"the image has more pixels than {limit}"
+    return f"the image has {int(found.group(1)):,} pixels, over {limit}"
+
+
 @contextmanager
-def _reading(source_format: str, data: bytes) -> Iterator[None]:
-    """Pillow's complaints about the source bytes, as typed rejections.
+def _reading(source_format: str, data: bytes, part: str) -> Iterator[None]:
+    """Pillow's complaints about the source bytes, as typed rejections with a detail for people.
 
     Wraps only Pillow calls that parse or decode the source, so an error in our own resizing
     or encoding is never mistaken for a bad upload. The decompression-bomb warning is an error.
+    `part` names what the wrapped calls read ("header", "pixel data", ...) for a corrupt file's
+    detail. Pillow's own messages (exception names, reprs of bytes and objects) stay in the
+    chained exception, out of the detail.
     """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             yield
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageRejected(RejectReason.TOO_MANY_PIXELS, str(error)) from error
+        raise ImageRejected(RejectReason.TOO_MANY_PIXELS, _bomb_detail(error)) from error
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, RuntimeError, IndexError) as error:
         # How Pillow's decoders report bad data: the AVIF decoder raises RuntimeError, the GIF
         # parser IndexError on a cut image descriptor (both found by tests/unit/imaging/test_fuzz.py).
         # Pillow says "image file is truncated" for short JPEG/PNG/GIF; short WebP/AVIF fail
         # generically, so the container's own length fields decide.
         cut_short = "truncated" in str(error).lower() or isinstance(error, EOFError)
-        reason = RejectReason.TRUNCATED if cut_short or ends_early(source_format, data) else RejectReason.CORRUPT
-        detail = "the header does not parse" if isinstance(error, UnidentifiedImageError) else str(error)
-        raise ImageRejected(reason, f"{source_format}: {type(error).__name__}: {detail}") from error
+        if cut_short or ends_early(source_format, data):
+            raise ImageRejected(RejectReason.TRUNCATED, "the image data ends early (truncated file)") from error
+        name = display_name(source_format)
+        if isinstance(error, UnidentifiedImageError):
+            detail = f"the header does not parse as {name}"
+        else:
+            detail = f"the image data is corrupt (the {name} {part} is malformed)"
+        raise ImageRejected(RejectReason.CORRUPT, detail) from error
 
 
 def _open(data: bytes, limits: Limits) -> _Source:
@@ -170,16 +192,18 @@ def _open(data: bytes, limits: Limits) -> _Source:
         raise ImageRejected(RejectReason.NOT_AN_IMAGE, "the object is empty")
     if len(data) > limits.max_source_bytes:
         raise ImageRejected(
-            RejectReason.TOO_LARGE, f"{len(data)} bytes is over the limit of {limits.max_source_bytes} bytes"
+            RejectReason.TOO_LARGE,
+            f"the file is {len(data):,} bytes, over the limit of {limits.max_source_bytes:,} bytes",
         )
     claimed = identify(data)
     if claimed is None:
         raise ImageRejected(RejectReason.NOT_AN_IMAGE, "the bytes match no image format")
     if claimed not in DECODERS:
+        allowed = ", ".join(display_name(name) for name in SUPPORTED_FORMATS)
         raise ImageRejected(
-            RejectReason.UNSUPPORTED_FORMAT, f"{claimed} is not accepted; allowed: {', '.join(SUPPORTED_FORMATS)}"
+            RejectReason.UNSUPPORTED_FORMAT, f"{display_name(claimed)} images are not accepted (allowed: {allowed})"
         )
-    with _reading(claimed, data):
+    with _reading(claimed, data, "header"):
         image = Image.open(BytesIO(data), formats=[DECODERS[claimed]])
     return _Source(data=data, format=claimed, image=image)
 
@@ -189,36 +213,52 @@ def _orientation(image: ImageFile.ImageFile) -> int:
     return orientation if orientation in ORIENTATION_TRANSPOSE else 1
 
 
-def _frame_count(image: ImageFile.ImageFile, source_format: str) -> int:
+def _frame_count(image: ImageFile.ImageFile, source_format: str, *, count: bool) -> int | None:
+    """1 for a still; for an animation the number of frames when `count`, else None (see SourceInfo).
+
+    `is_animated` only looks for a second frame. `n_frames` walks every block of a GIF (decoding
+    nothing, but reading the whole file), so it is asked only when the frames will be decoded.
+    """
     # A JPEG's extra MPO images are previews or stereo views, not animation frames.
-    return 1 if source_format == "jpeg" else max(1, getattr(image, "n_frames", 1))
+    if source_format == "jpeg" or not getattr(image, "is_animated", False):
+        return 1
+    return max(1, image.n_frames) if count else None
 
 
-def _check_caps(image: ImageFile.ImageFile, frames: int, limits: Limits, *, animating: bool) -> None:
-    pixels = image.size[0] * image.size[1]
-    if pixels > limits.max_source_pixels:
+def _check_caps(image: ImageFile.ImageFile, frames: int | None, limits: Limits) -> None:
+    """The pixel cap on one frame; when frames were counted (to animate them), the frame cap and
+    the pixel cap across every frame, since animated output decodes them all."""
+    width, height = image.size
+    pixels, limit = width * height, limits.max_source_pixels
+    if pixels > limit:
         raise ImageRejected(
             RejectReason.TOO_MANY_PIXELS,
-            f"{image.size[0]}x{image.size[1]} is {pixels} pixels, over the limit of {limits.max_source_pixels}",
+            f"the image is {width}x{height} ({pixels:,} pixels), over the limit of {limit:,} pixels",
         )
+    if frames is None:
+        return
     if frames > limits.max_frames:
-        raise ImageRejected(RejectReason.TOO_MANY_FRAMES, f"{frames} frames, over the limit of {limits.max_frames}")
-    if animating and pixels * frames > limits.max_source_pixels:
-        # Animated output decodes every frame: the pixel cap bounds the work across all of them.
+        raise ImageRejected(
+            RejectReason.TOO_MANY_FRAMES,
+            f"the animation has {frames:,} frames, over the limit of {limits.max_frames:,} frames",
+        )
+    if pixels * frames > limit:
         raise ImageRejected(
             RejectReason.TOO_MANY_PIXELS,
-            f"{frames} frames of {pixels} pixels to animate, over the limit of {limits.max_source_pixels}",
+            f"{frames:,} frames of {width}x{height} are {pixels * frames:,} pixels to animate,"
+            f" over the limit of {limit:,} pixels",
         )
 
 
 def _plan(opened: _Source, presets: Sequence[Preset], limits: Limits) -> DecodePlan:
     """The caps checked from the header, then orientation, each preset's placement and the decode scale."""
     image, source_format = opened.image, opened.format
-    with _reading(source_format, opened.data):
-        frames = _frame_count(image, source_format)  # walks a GIF's blocks, decodes nothing
-    _check_caps(image, frames, limits, animating=frames > 1 and any(preset.animated for preset in presets))
-    with _reading(source_format, opened.data):
-        # Only now: a PNG whose EXIF follows the pixel data is fully decoded to read it.
+    animating = any(preset.animated for preset in presets)
+    with _reading(source_format, opened.data, "frame structure"):
+        frames = _frame_count(image, source_format, count=animating)
+    _check_caps(image, frames, limits)
+    # Only now: a PNG whose EXIF does not precede its pixel data is fully decoded to look for it.
+    with _reading(source_format, opened.data, "pixel data" if source_format == "png" else "EXIF metadata"):
         orientation = _orientation(image)
     stored_width, stored_height = image.size
     upright = (stored_height, stored_width) if orientation in _SWAPS_AXES else (stored_width, stored_height)
@@ -244,7 +284,7 @@ def _decode(opened: _Source, plan: DecodePlan) -> Decoded:
     image = opened.image
     stored_size = image.size
     content: Box = (0.0, 0.0, float(stored_size[0]), float(stored_size[1]))
-    with _reading(opened.format, opened.data):
+    with _reading(opened.format, opened.data, "pixel data"):
         if plan.draft_scale > 1:
             scale = plan.draft_scale
             drafted = image.draft(None, (stored_size[0] // scale, stored_size[1] // scale))
@@ -252,7 +292,7 @@ def _decode(opened: _Source, plan: DecodePlan) -> Decoded:
                 content = drafted[1]
         image.load()
     decoded_size = image.size
-    working = _upright_working_frame(image, plan.orientation, may_modify=plan.source.frames == 1)
+    working = _upright_working_frame(image, plan.orientation, may_modify=not plan.source.animated)
     return Decoded(
         image=working,
         content=orient_box(content, decoded_size, plan.orientation),
@@ -302,13 +342,17 @@ def _render_stills(decoded: Decoded, plan: DecodePlan, placements: Sequence[Plac
 
 
 def _render_animation(opened: _Source, plan: DecodePlan, placement: Placement, preset: Preset) -> bytes:
-    """Every frame resampled on its own as it is decoded, so memory holds one full-size frame at a time."""
+    """Every frame resampled on its own as it is decoded, so memory holds one full-size frame at a time.
+
+    Only for an animated source with an animated preset, so `_plan` has counted the frames.
+    """
+    assert plan.source.frames is not None
     frames: list[Image.Image] = []
     durations: list[int] = []
     loop = 0
     image = opened.image
     for index in range(plan.source.frames):
-        with _reading(opened.format, opened.data):
+        with _reading(opened.format, opened.data, f"frame {index + 1}"):
             image.seek(index)
             image.load()
         loop = image.info.get("loop", loop)
@@ -339,7 +383,7 @@ def make_thumbnails(data: bytes, presets: Sequence[Preset], limits: Limits) -> R
         raise ValueError("make_thumbnails needs at least one preset")
     opened = _open(data, limits)
     decode_plan = _plan(opened, presets, limits)
-    animated = [preset.animated and decode_plan.source.frames > 1 for preset in presets]
+    animated = [preset.animated and decode_plan.source.animated for preset in presets]
     still_placements = [p for p, is_animated in zip(decode_plan.placements, animated, strict=True) if not is_animated]
     stills = _render_stills(_decode(opened, decode_plan), decode_plan, still_placements) if still_placements else {}
     thumbnails = []

@@ -16,7 +16,12 @@ class RejectReason(StrEnum):
 
 
 class ImageRejected(Exception):
-    """The source bytes cannot become thumbnails; `reason` is the typed code, `detail` is for humans."""
+    """The source bytes cannot become thumbnails; `reason` is the typed code, `detail` is for people.
+
+    `detail` is one short line saying what is wrong in plain words, with any counts and limits
+    as numbers ("the image data ends early (truncated file)"). It never carries a library's own
+    message, an exception class name or a repr of bytes: those stay on the chained exception.
+    """
 
     def __init__(self, reason: RejectReason, detail: str) -> None:
         super().__init__(f"{reason.value}: {detail}")

@@ -41,6 +41,9 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\x0a\x05\x01\x08", "pcx"),
 )
 
+# How people write a format's name, where it is not simply the name in capitals.
+_DISPLAY_NAMES = {"webp": "WebP", "jpeg2000": "JPEG 2000", "jpegxl": "JPEG XL"}
+
 # ISO base media (HEIF family) brands, read from the `ftyp` box.
 _AVIF_BRANDS = frozenset({b"avif", b"avis"})
 _HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"mif2"})
@@ -80,6 +83,11 @@ def identify(data: bytes) -> str | None:
     if _looks_like_svg(head):
         return "svg"
     return None
+
+
+def display_name(image_format: str) -> str:
+    """A format's name as people write it ("PNG", "WebP"), for rejection details."""
+    return _DISPLAY_NAMES.get(image_format, image_format.upper())
 
 
 def _iso_boxes_end_early(data: bytes) -> bool:

@@ -92,6 +92,7 @@ def test_an_image_gets_every_preset_and_then_a_manifest(s3: Any, settings: Setti
         "format": "jpeg",
         "width": 800,
         "height": 600,
+        "animated": False,
         "frames": 1,
     }
     # ... and each variant entry matches the object written

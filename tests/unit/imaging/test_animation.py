@@ -1,4 +1,4 @@
-"""Animations: first frame by default, animated WebP on request, bounded by the frame cap."""
+"""Animations: first frame by default, animated WebP on request, bounded by the frame cap when animated."""
 
 import pytest
 from PIL import Image
@@ -28,8 +28,9 @@ def test_stills_come_from_the_first_frame(container):
     # GIVEN a 5-frame animation whose frames are different flat colours
     # WHEN the default (still) presets are made
     rendition = make_thumbnails(ANIMATIONS[container], DEFAULT_PRESETS, DEFAULT_LIMITS)
-    # THEN the source counts 5 frames, and every output is a still of frame 0
-    assert rendition.source.frames == 5
+    # THEN the source is animated (its frames not counted), and every output is a still of frame 0
+    assert rendition.source.animated
+    assert rendition.source.frames is None
     for thumbnail in rendition.thumbnails:
         output = decode(thumbnail.data)
         assert getattr(output, "n_frames", 1) == 1
@@ -64,14 +65,16 @@ def test_an_animated_preset_on_a_still_source_is_a_still_webp():
 
 
 @pytest.mark.parametrize("container", ANIMATIONS)
-def test_more_frames_than_the_cap_is_refused_even_for_stills(container):
-    # GIVEN a 5-frame animation
+def test_more_frames_than_the_cap_is_refused_only_when_animating(container):
+    # GIVEN a 5-frame animation and a frame cap of 4
     data = ANIMATIONS[container]
-    # WHEN the frame cap is 4  THEN it is refused before decoding; at 5 it is accepted
+    # WHEN an animated preset is asked for  THEN it is refused before decoding; at a cap of 5 it is accepted
     with pytest.raises(ImageRejected) as refused:
-        make_thumbnails(data, DEFAULT_PRESETS, limits_with(max_frames=4))
+        make_thumbnails(data, (ANIMATED,), limits_with(max_frames=4))
     assert refused.value.reason == RejectReason.TOO_MANY_FRAMES
-    assert make_thumbnails(data, DEFAULT_PRESETS, limits_with(max_frames=5)).source.frames == 5
+    assert make_thumbnails(data, (ANIMATED,), limits_with(max_frames=5)).source.frames == 5
+    # WHEN only stills are asked for  THEN the cap does not apply: they come from frame 0
+    assert make_thumbnails(data, DEFAULT_PRESETS, limits_with(max_frames=4)).source.animated
 
 
 def test_animating_counts_the_pixels_of_every_frame_against_the_pixel_cap():
@@ -79,7 +82,7 @@ def test_animating_counts_the_pixels_of_every_frame_against_the_pixel_cap():
     limits = limits_with(max_source_pixels=10_000)
     data = ANIMATIONS["gif"]
     # WHEN stills are asked for  THEN only frame 0 is decoded, within the cap
-    assert make_thumbnails(data, (fit_preset(32),), limits).source.frames == 5
+    assert make_thumbnails(data, (fit_preset(32),), limits).source.animated
     # WHEN an animation is asked for  THEN all 5 frames would be decoded: over the cap
     with pytest.raises(ImageRejected) as refused:
         make_thumbnails(data, (ANIMATED,), limits)
