@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .events import HEX_PATTERN
+from .events import is_hex
 from .manifest import ExistingManifest
 from .outcomes import TransientError
 from .settings import MAX_KEY_BYTES
@@ -211,7 +211,7 @@ class ThumbnailStore:
         sequencer = response.get("Metadata", {}).get(SEQUENCER_METADATA)
         return StoredVariant(
             etag=response["ETag"],
-            source_sequencer=sequencer if sequencer and HEX_PATTERN.match(sequencer) else None,
+            source_sequencer=sequencer if is_hex(sequencer) else None,
         )
 
     def delete_variant(self, key: str, *, etag: str) -> bool:

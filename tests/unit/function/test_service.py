@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from aws_lambda_powertools import Logger, Metrics
 from botocore.exceptions import EndpointConnectionError
 from PIL import Image
+from thumbnailer.handler import handle_batch
 from thumbnailer.imaging.rejections import ImageRejected, RejectReason
 from thumbnailer.outcomes import Completed, Rejected, Skipped, TransientError
 from thumbnailer.service import ThumbnailService
@@ -20,7 +22,10 @@ from tests.builders import (
     THUMBNAILS_BUCKET,
     function_environ,
     image_bytes,
+    lambda_context,
     object_created_body,
+    sqs_event,
+    sqs_record,
 )
 
 from .conftest import FakeEngine, S3Call
@@ -394,6 +399,48 @@ def test_a_malformed_message_is_refused(s3: Any, settings: Settings, fake_engine
 
     assert isinstance(outcome, Rejected)
     assert (outcome.reason, outcome.key) == ("malformed_message", None)
+
+
+HOSTILE_BODIES = {
+    "50k nested arrays": "[" * 50_000,
+    "an integer past the digit limit": '{"detail": 1' + "1" * 5000 + "}",
+    "a key with a lone surrogate": object_created_body(key="photos/\ud800.jpg"),
+    "a non-ASCII version id": object_created_body(version_id="v\u00e9"),
+}
+
+
+@pytest.mark.parametrize("body", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
+def test_a_hostile_body_is_refused_as_malformed_and_acknowledged(
+    s3: Any, settings: Settings, fake_engine: FakeEngine, s3_calls: list[S3Call], body: str
+) -> None:
+    # WHEN a body that can never be an event is processed, alone in a batch
+    service = service_for(s3, settings, fake_engine)
+    outcome = service.process(body)
+    metrics = Metrics(namespace="ThumbnailPipelineTest", service="thumbnailer")
+    try:
+        batch = sqs_event(sqs_record(body))
+        response = handle_batch(batch, lambda_context(), service, logger=Logger(stream=io.StringIO()), metrics=metrics)
+    finally:
+        metrics.clear_metrics()  # Powertools shares one metric set between instances
+
+    # THEN it is refused as malformed without touching S3, and the batch acknowledges it: never retried
+    assert isinstance(outcome, Rejected)
+    assert (outcome.reason, outcome.key) == ("malformed_message", None)
+    assert s3_calls == []
+    assert response == {"batchItemFailures": []}
+
+
+def test_a_hostile_manifest_in_place_is_replaced(s3: Any, settings: Settings, fake_engine: FakeEngine) -> None:
+    # GIVEN the manifest key holds content no JSON parser can finish
+    put = upload(s3, "a.jpg")
+    s3.put_object(Bucket=THUMBNAILS_BUCKET, Key="a.jpg/manifest.json", Body=b"[" * 50_000)
+
+    # WHEN an upload's event is processed
+    outcome = service_for(s3, settings, fake_engine).process(body_for("a.jpg", put))
+
+    # THEN the content counts as no manifest at all: the set is completed over it
+    assert isinstance(outcome, Completed)
+    assert manifest_of(s3, "a.jpg")["status"] == "complete"
 
 
 def test_a_key_whose_outputs_would_be_too_long_is_refused_without_writing(
