@@ -20,7 +20,7 @@ from local.pipeline import LocalPipeline
 from local.poller import PollReport
 from local.samples import NOT_AN_IMAGE, landscape_photo, noisy_jpeg, rotated_portrait
 from stacks.application import cdk_json_context
-from tests.e2e.faults import SlowDownPutObject
+from tests.faults import inject_s3_fault
 
 pytestmark = pytest.mark.slow
 
@@ -185,18 +185,17 @@ def test_a_single_503_on_a_thumbnail_write_is_retried_and_the_upload_completes(
 ) -> None:
     # GIVEN S3 answers the first thumbnail write for one key with 503 SlowDown
     key = "blip/photo.jpg"
-    slow_down = SlowDownPutObject(key_prefix=f"{key}/", times=1)
-    pipeline.function_s3.meta.events.register_first(slow_down.event_name, slow_down)
+    slow_down = inject_s3_fault(pipeline.function_s3, "PutObject", 503, "SlowDown", key_prefix=f"{key}/", times=1)
     try:
         pipeline.upload(key, landscape_photo(width=320, height=240))
 
         # WHEN the queue is drained
         report = pipeline.run()
     finally:
-        pipeline.function_s3.meta.events.unregister(slow_down.event_name, slow_down)
+        slow_down.remove()
 
     # THEN botocore's retry absorbed it: the 503 happened, yet the first delivery completed the set
-    assert slow_down.failed == 1
+    assert len(slow_down.answered) == 1
     assert (report.records, report.failed) == (1, 0)
     assert set(pipeline.thumbnail_keys(key)) == expected_outputs(key, presets)
     assert pipeline.manifest(key)["status"] == "complete"

@@ -27,6 +27,7 @@ from tests.builders import (
     sqs_event,
     sqs_record,
 )
+from tests.faults import inject_s3_fault
 
 from .conftest import FakeEngine, S3Call
 
@@ -460,11 +461,11 @@ def test_a_key_whose_outputs_would_be_too_long_is_refused_without_writing(
 
 
 def test_s3_write_failures_are_transient_and_leave_no_manifest(
-    s3: Any, settings: Settings, fake_engine: FakeEngine, inject_s3_error: Any
+    s3: Any, settings: Settings, fake_engine: FakeEngine
 ) -> None:
     # GIVEN S3 answers every PutObject with 503 SlowDown
     put = upload(s3, "a.jpg")
-    fault = inject_s3_error("PutObject", 503, "SlowDown")
+    fault = inject_s3_fault(s3, "PutObject", 503, "SlowDown")
 
     # WHEN the event is processed
     with pytest.raises(TransientError) as raised:
@@ -477,10 +478,10 @@ def test_s3_write_failures_are_transient_and_leave_no_manifest(
 
 
 def test_a_failed_manifest_write_leaves_the_variants_but_no_manifest(
-    s3: Any, settings: Settings, fake_engine: FakeEngine, inject_s3_error: Any
+    s3: Any, settings: Settings, fake_engine: FakeEngine
 ) -> None:
     put = upload(s3, "a.jpg")
-    inject_s3_error("PutObject", 500, "InternalError", url_suffix="/manifest.json")
+    inject_s3_fault(s3, "PutObject", 500, "InternalError", key_suffix="/manifest.json")
 
     with pytest.raises(TransientError):
         service_for(s3, settings, fake_engine).process(body_for("a.jpg", put))
@@ -489,10 +490,10 @@ def test_a_failed_manifest_write_leaves_the_variants_but_no_manifest(
 
 
 def test_access_denied_is_transient_so_a_misconfiguration_drops_nothing(
-    s3: Any, settings: Settings, fake_engine: FakeEngine, inject_s3_error: Any
+    s3: Any, settings: Settings, fake_engine: FakeEngine
 ) -> None:
     put = upload(s3, "a.jpg")
-    inject_s3_error("GetObject", 403, "AccessDenied")
+    inject_s3_fault(s3, "GetObject", 403, "AccessDenied")
 
     with pytest.raises(TransientError) as raised:
         service_for(s3, settings, fake_engine).process(body_for("a.jpg", put))
@@ -500,11 +501,9 @@ def test_access_denied_is_transient_so_a_misconfiguration_drops_nothing(
     assert raised.value.reason == "AccessDenied"
 
 
-def test_a_broken_connection_is_transient(
-    s3: Any, settings: Settings, fake_engine: FakeEngine, inject_s3_error: Any
-) -> None:
+def test_a_broken_connection_is_transient(s3: Any, settings: Settings, fake_engine: FakeEngine) -> None:
     put = upload(s3, "a.jpg")
-    inject_s3_error("GetObject", exception=EndpointConnectionError(endpoint_url="https://s3.example"))
+    inject_s3_fault(s3, "GetObject", exception=EndpointConnectionError(endpoint_url="https://s3.example"))
 
     with pytest.raises(TransientError) as raised:
         service_for(s3, settings, fake_engine).process(body_for("a.jpg", put))
