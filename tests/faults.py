@@ -71,7 +71,9 @@ class S3Fault:
         return AWSResponse(request.url, self.status, {"Content-Type": "application/xml"}, _RawBody(body.encode()))
 
     def _targets(self, url: str) -> bool:
-        # Virtual-hosted ("/<key>") or path-style ("/<bucket>/<key>"): either reading of the path may be the key.
+        # Virtual-hosted ("/<key>") or path-style ("/<bucket>/<key>"): the URL does not say which, so either reading
+        # of the path may be the key. A key one segment longer ("b/<key_prefix>...") matches too: pick prefixes
+        # no other key of the test ends in.
         path = unquote(urlsplit(url).path).removeprefix("/")
         keys = (path, path.partition("/")[2])
         return any(key.startswith(self.key_prefix) and key.endswith(self.key_suffix) for key in keys)
