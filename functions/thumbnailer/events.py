@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import reprlib
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
@@ -23,7 +24,7 @@ DETAIL_TYPE = "Object Created"
 DELETED_DETAIL_TYPE = "Object Deleted"
 # S3 reports "null" as the version of an object in a bucket that has never been versioned.
 UNVERSIONED = "null"
-HEX_PATTERN = re.compile(r"^[0-9A-Fa-f]+$")
+_HEX = re.compile(r"[0-9A-Fa-f]+")
 
 
 class MalformedMessage(Exception):
@@ -58,31 +59,34 @@ S3Event = ObjectCreated | ObjectDeleted
 
 
 def parse_event(body: str) -> S3Event:
-    """An Object Created or Object Deleted event; anything else is a MalformedMessage."""
-    event = _envelope(body, detail_types=(DETAIL_TYPE, DELETED_DETAIL_TYPE))
+    """An Object Created or Object Deleted event; for any other body, whatever it holds, a MalformedMessage.
+
+    Nothing else ever comes out: the same bytes fail the same way on every delivery, so a body that is not an
+    event is refused once and acknowledged, rather than retried into the dead-letter queue. The strings of a
+    returned event can be sent to S3 as they are: bucket and key are UTF-8 text, ETag and version id printable
+    ASCII (they travel in headers and query strings), the sequencer hex.
+    """
+    try:
+        document = json.loads(body)
+    except Exception as error:
+        # json.loads is a pure function of the body, so whatever it raises is about the body: JSONDecodeError,
+        # ValueError for an integer past Python's digit limit, RecursionError for deep nesting, TypeError, ...
+        raise MalformedMessage(f"body is not JSON ({type(error).__name__}): {str(error)[:120]}") from None
+    event = _envelope(document)
     if event["detail-type"] == DETAIL_TYPE:
         return _object_created(event)
     return _object_deleted(event)
 
 
-def parse_object_created(body: str) -> ObjectCreated:
-    return _object_created(_envelope(body, detail_types=(DETAIL_TYPE,)))
-
-
-def _envelope(body: str, *, detail_types: tuple[str, ...]) -> dict[str, Any]:
-    try:
-        event = json.loads(body)
-    except (json.JSONDecodeError, TypeError) as error:
-        raise MalformedMessage(f"body is not JSON: {error}") from None
-    if not isinstance(event, dict):
-        raise MalformedMessage(f"body is not a JSON object: {_preview(event)}")
-    if event.get("source") != EVENT_SOURCE or event.get("detail-type") not in detail_types:
-        expected = " or ".join(repr(detail_type) for detail_type in detail_types)
+def _envelope(document: Any) -> dict[str, Any]:
+    if not isinstance(document, dict):
+        raise MalformedMessage(f"body is not a JSON object: {_preview(document)}")
+    if document.get("source") != EVENT_SOURCE or document.get("detail-type") not in (DETAIL_TYPE, DELETED_DETAIL_TYPE):
         raise MalformedMessage(
-            f"expected source {EVENT_SOURCE!r} and detail-type {expected}, "
-            f"got {_preview(event.get('source'))} and {_preview(event.get('detail-type'))}"
+            f"expected source {EVENT_SOURCE!r} and detail-type {DETAIL_TYPE!r} or {DELETED_DETAIL_TYPE!r}, "
+            f"got {_preview(document.get('source'))} and {_preview(document.get('detail-type'))}"
         )
-    return event
+    return document
 
 
 def _bucket_and_object(event: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
@@ -92,6 +96,10 @@ def _bucket_and_object(event: dict[str, Any]) -> tuple[str, str, dict[str, Any]]
     raw_key = _field(s3_object, "key", str, "detail.object.key")
     if not bucket or not raw_key:
         raise MalformedMessage("detail.bucket.name and detail.object.key must not be empty")
+    for path, value in (("detail.bucket.name", bucket), ("detail.object.key", raw_key)):
+        if not is_utf8(value):
+            # A lone surrogate (a JSON escape such as "\ud800"): no S3 name is spelled so.
+            raise MalformedMessage(f"{path}: not valid UTF-8 text: {_preview(value)}")
     return bucket, raw_key, s3_object
 
 
@@ -112,7 +120,7 @@ def _object_created(event: dict[str, Any]) -> ObjectCreated:
 def _object_deleted(event: dict[str, Any]) -> ObjectDeleted:
     bucket, raw_key, s3_object = _bucket_and_object(event)
     deletion_type = event["detail"].get("deletion-type")
-    if deletion_type is not None and (not isinstance(deletion_type, str) or not deletion_type):
+    if deletion_type is not None and not (isinstance(deletion_type, str) and deletion_type and is_utf8(deletion_type)):
         raise MalformedMessage(f"detail.deletion-type: expected a string, got {_preview(deletion_type)}")
     return ObjectDeleted(
         bucket=bucket,
@@ -151,30 +159,52 @@ def _size(value: Any) -> int | None:
 def _etag(value: Any) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not value.strip('"'):
-        raise MalformedMessage(f"detail.object.etag: expected a string, got {_preview(value)}")
+    if not isinstance(value, str) or not value.strip('"') or not _is_header_safe(value):
+        raise MalformedMessage(f"detail.object.etag: expected printable ASCII, got {_preview(value)}")
     return value.strip('"')
 
 
 def _version_id(value: Any) -> str | None:
     if value is None or value == UNVERSIONED:
         return None
-    if not isinstance(value, str) or not value:
-        raise MalformedMessage(f"detail.object.version-id: expected a string, got {_preview(value)}")
+    if not isinstance(value, str) or not value or not _is_header_safe(value):
+        raise MalformedMessage(f"detail.object.version-id: expected printable ASCII, got {_preview(value)}")
     return value
 
 
 def _sequencer(value: Any) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not HEX_PATTERN.match(value):
+    if not is_hex(value):
         raise MalformedMessage(f"detail.object.sequencer: expected a hex string, got {_preview(value)}")
     return value
 
 
+def is_hex(value: object) -> bool:
+    """A non-empty string of hex digits only (a trailing newline included is not)."""
+    return isinstance(value, str) and _HEX.fullmatch(value) is not None
+
+
+def is_utf8(text: str) -> bool:
+    """False for a string with a lone surrogate, which JSON can spell ("\\ud800") but UTF-8 cannot."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_header_safe(text: str) -> bool:
+    return text.isascii() and text.isprintable()
+
+
+_PREVIEW = reprlib.Repr()  # bounded in depth and width: a hostile value cannot make the message huge or recurse
+_PREVIEW.maxlevel, _PREVIEW.maxstring, _PREVIEW.maxother = 3, 60, 60
+
+
 def _preview(value: Any) -> str:
     """Enough of a bad value to debug it, never a whole message in a log line."""
-    text = repr(value)
+    text = _PREVIEW.repr(value)
     return text if len(text) <= 80 else f"{text[:77]}..."
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from .events import HEX_PATTERN, ObjectCreated, ObjectDeleted, S3Event, compare_sequencers
+from .events import ObjectCreated, ObjectDeleted, S3Event, compare_sequencers, is_hex, is_utf8
 
 if TYPE_CHECKING:
     from .imaging.engine import Rendition
@@ -56,10 +56,14 @@ class ExistingManifest:
 
     @classmethod
     def from_json(cls, body: bytes, *, object_etag: str) -> ExistingManifest:
-        """Unreadable or foreign content yields no facts, so it never blocks a fresh manifest."""
+        """Unreadable or foreign content yields no facts, so it never blocks a fresh manifest.
+
+        Whatever the bucket holds, this returns: the content is read back, not trusted, and a manifest that
+        made every event for its key fail would send them all to the dead-letter queue.
+        """
         try:
             document = json.loads(body)
-        except ValueError:
+        except Exception:  # ValueError (bad JSON, bad UTF-8, too many digits), RecursionError (deep nesting), ...
             document = {}
         if not isinstance(document, dict):
             document = {}
@@ -74,7 +78,7 @@ class ExistingManifest:
         sequencer = text("sequencer")
         return cls(
             object_etag=object_etag,
-            sequencer=sequencer if sequencer and HEX_PATTERN.match(sequencer) else None,
+            sequencer=sequencer if is_hex(sequencer) else None,
             source_etag=text("etag"),
             source_version_id=text("versionId"),
             status=document.get("status") if isinstance(document.get("status"), str) else None,
@@ -170,11 +174,12 @@ def deleted_manifest(
 
 
 def _listed_keys(document: dict[str, Any]) -> tuple[str, ...]:
-    """Each variant's `key`, then each `removedVariants` entry; anything but a non-empty string is ignored."""
+    """Each variant's `key`, then each `removedVariants` entry; anything but a non-empty UTF-8 string is ignored
+    (a JSON string with a lone surrogate names no S3 key, and a request for it would fail on encoding)."""
     variants = document.get("variants") if isinstance(document.get("variants"), list) else []
     removed = document.get("removedVariants") if isinstance(document.get("removedVariants"), list) else []
     keys = [variant.get("key") for variant in variants if isinstance(variant, dict)] + removed
-    return tuple(dict.fromkeys(key for key in keys if isinstance(key, str) and key))
+    return tuple(dict.fromkeys(key for key in keys if isinstance(key, str) and key and is_utf8(key)))
 
 
 def _source_fields(source: SourceFacts) -> dict[str, Any]:

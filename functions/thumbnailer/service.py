@@ -6,8 +6,9 @@ Order of the checks: cheapest first, and nothing is downloaded that the event al
 3. refuse from the event's size before any GET;
 4. fetch the source (trying each spelling of the key), refusing on ContentLength before reading the body;
 5. skip if a newer upload of the same key already has a manifest;
-6. render, write every variant, then the manifest last (conditionally: an older event never replaces
-   the manifest of a newer one).
+6. render, write every variant, then the manifest last, all conditionally: an older event never replaces
+   a variant or the manifest of a newer one. A variant made from a newer upload stops the older event
+   (`superseded`) before it writes anything more, and no manifest is written unless every variant was.
 A refused source with a known key gets a `rejected` manifest, so whoever waits for the manifest learns why.
 
 An Object Deleted event (same message checks, steps 1-2) removes the thumbnails of an original that is gone:
@@ -29,7 +30,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .contract import Settings
-from .events import MalformedMessage, ObjectCreated, ObjectDeleted, S3Event, compare_sequencers, parse_event
+from .events import MalformedMessage, ObjectCreated, ObjectDeleted, S3Event, parse_event
 from .imaging.engine import make_thumbnails
 from .imaging.presets import Limits, Preset
 from .imaging.rejections import ImageRejected, RejectReason
@@ -52,14 +53,15 @@ from .storage import (
 if TYPE_CHECKING:
     from botocore.client import BaseClient
 
-    from .imaging.engine import Rendition
+    from .imaging.engine import Rendition, Thumbnail
 
 Engine = Callable[[bytes, Sequence[Preset], Limits], "Rendition"]
 Clock = Callable[[], datetime]
 
-# Conditional manifest writes that lose a race read the manifest again and retry; more than a few
-# losses in a row means something keeps rewriting it, and the message is better retried later.
+# Conditional manifest and variant writes that lose a race look at the object again and retry; more than a
+# few losses in a row means something keeps rewriting it, and the message is better retried later.
 MANIFEST_WRITE_ATTEMPTS = 3
+VARIANT_WRITE_ATTEMPTS = 3
 
 
 def utc_now() -> datetime:
@@ -174,10 +176,16 @@ class ThumbnailService:
             "source-version-id": source.version_id,
             SEQUENCER_METADATA: event.sequencer,
         }
+        listed = existing.variant_keys if existing is not None else ()
         written: dict[str, str] = {}  # variant key -> the ETag of the object this invocation wrote
         for thumbnail in rendition.thumbnails:
             key = variant_key(source.key, thumbnail.preset)
-            written[key] = self._thumbnails.put_variant(key=key, thumbnail=thumbnail, metadata=metadata)
+            etag = self._put_variant(event, key=key, thumbnail=thumbnail, metadata=metadata, expected=key in listed)
+            if etag is None:
+                # A newer upload's processing has written this variant, and will write the others and the
+                # manifest: stop. What this one wrote so far is older, so that processing replaces it.
+                return Skipped(reason=SkipReason.SUPERSEDED, key=source.key)
+            written[key] = etag
         manifest = complete_manifest(
             source=self._facts(event, key=source.key, source=source),
             rendition=rendition,
@@ -194,6 +202,29 @@ class ThumbnailService:
                     self._thumbnails.delete_variant(key, etag=etag)
             return Skipped(reason=SkipReason.SUPERSEDED, key=source.key)
         return Completed(key=source.key, variant_keys=tuple(written))
+
+    def _put_variant(
+        self, event: ObjectCreated, *, key: str, thumbnail: Thumbnail, metadata: dict[str, str | None], expected: bool
+    ) -> str | None:
+        """Write one variant unless the one in place was made from a newer upload; returns the ETag written,
+        or None when a newer upload's variant is there.
+
+        Without conditions an older upload whose render finished late would overwrite a newer upload's
+        pixels, and the newer manifest would then describe older pixels. So the write is conditional on
+        the object inspected: If-None-Match "*" where no variant is expected (a first upload costs one
+        PutObject per variant, no HEAD), else If-Match the ETag a HEAD returned. A failed condition means
+        someone wrote meanwhile: look again and decide again. Equal sequencers (a duplicate delivery) and
+        missing ones (moto's) do not stop the write: the last one processed wins, as always.
+        """
+        stored = self._thumbnails.variant(key) if expected else None
+        for _ in range(VARIANT_WRITE_ATTEMPTS):
+            if stored is not None and stored.is_newer_than(event):
+                return None
+            etag = self._thumbnails.put_variant(key=key, thumbnail=thumbnail, metadata=metadata, replacing=stored)
+            if etag is not None:
+                return etag
+            stored = self._thumbnails.variant(key)
+        raise TransientError("VariantContention", f"the thumbnail {key!r} kept changing while being written")
 
     def _process_deletion(self, event: ObjectDeleted, candidates: tuple[str, ...]) -> Outcome:
         """Steps a-c, for a deletion that passed the message checks; `candidates` are its usable key spellings.
@@ -251,11 +282,7 @@ class ThumbnailService:
         stored = self._thumbnails.variant(key)
         if stored is None:
             return False
-        if (
-            stored.source_sequencer
-            and event.sequencer
-            and compare_sequencers(stored.source_sequencer, event.sequencer) > 0
-        ):
+        if stored.is_newer_than(event):
             return False  # made from an upload after the deletion: that upload's manifest will name it
         return self._thumbnails.delete_variant(key, etag=stored.etag)
 

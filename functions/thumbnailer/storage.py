@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .contract import MAX_KEY_BYTES
-from .events import HEX_PATTERN
+from .events import S3Event, compare_sequencers, is_hex
 from .manifest import ExistingManifest
 from .outcomes import TransientError
 
@@ -32,10 +32,9 @@ MANIFEST_CACHE_CONTROL = "no-cache"
 # "Not there": deleted, overwritten (If-Match failed), or that version is gone. HEAD-style errors
 # carry only the status code, GET-style ones a named code; both spellings are listed.
 SOURCE_GONE_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "NotFound", "404", "PreconditionFailed", "412"})
-# A conditional manifest write lost a race: someone else wrote (or removed) the manifest meanwhile.
-MANIFEST_CHANGED_CODES = frozenset(
-    {"PreconditionFailed", "412", "ConditionalRequestConflict", "409", "NoSuchKey", "404"}
-)
+# A conditional write lost a race: someone else wrote (or removed) the object meanwhile. 412: the condition
+# failed; 409: a concurrent conditional write to the key; 404: If-Match on a key that has no object (any more).
+WRITE_LOST_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409", "NoSuchKey", "404"})
 MISSING_CODES = frozenset({"NoSuchKey", "NotFound", "404"})
 # A conditional delete found the object changed (412) or already gone (404): someone else got there first.
 DELETE_LOST_CODES = frozenset({"PreconditionFailed", "412", "NoSuchKey", "NotFound", "404"})
@@ -97,6 +96,13 @@ class StoredVariant:
 
     etag: str  # quoted, as S3 returns it and a conditional delete wants it
     source_sequencer: str | None  # from its metadata; None when absent or not hex
+
+    def is_newer_than(self, event: S3Event) -> bool:
+        """True when it was made from a later change of the key than `event` (by sequencer; never when either
+        sequencer is missing, so that events without one behave as before: the last one processed wins)."""
+        if self.source_sequencer is None or event.sequencer is None:
+            return False
+        return compare_sequencers(self.source_sequencer, event.sequencer) > 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -191,8 +197,19 @@ class ThumbnailStore:
             body.close()
         return ExistingManifest.from_json(content, object_etag=response["ETag"])
 
-    def put_variant(self, *, key: str, thumbnail: Thumbnail, metadata: Mapping[str, str | None]) -> str:
-        """Write one thumbnail; returns its ETag, so that the writer can later delete exactly this object."""
+    def put_variant(
+        self,
+        *,
+        key: str,
+        thumbnail: Thumbnail,
+        metadata: Mapping[str, str | None],
+        replacing: StoredVariant | None,
+    ) -> str | None:
+        """Write one thumbnail only over the object `replacing` describes (or only where there is none).
+
+        Returns the ETag written, so that the writer can later delete exactly this object; None when someone
+        else wrote (or removed) the thumbnail since it was inspected: the caller must look again.
+        """
         request: dict[str, Any] = {
             "Bucket": self._bucket,
             "Key": key,
@@ -202,7 +219,7 @@ class ThumbnailStore:
         }
         if self._cache_control:
             request["CacheControl"] = self._cache_control
-        return self._put(request)["ETag"]
+        return self._conditional_put(request, replacing_etag=replacing.etag if replacing else None)
 
     def variant(self, key: str) -> StoredVariant | None:
         response = _s3_call(self._s3.head_object, absent=MISSING_CODES, Bucket=self._bucket, Key=key)
@@ -211,7 +228,7 @@ class ThumbnailStore:
         sequencer = response.get("Metadata", {}).get(SEQUENCER_METADATA)
         return StoredVariant(
             etag=response["ETag"],
-            source_sequencer=sequencer if sequencer and HEX_PATTERN.match(sequencer) else None,
+            source_sequencer=sequencer if is_hex(sequencer) else None,
         )
 
     def delete_variant(self, key: str, *, etag: str) -> bool:
@@ -234,21 +251,18 @@ class ThumbnailStore:
             "ContentType": MANIFEST_CONTENT_TYPE,
             "CacheControl": MANIFEST_CACHE_CONTROL,
         }
-        if replacing is None:
+        if self._conditional_put(request, replacing_etag=replacing.object_etag if replacing else None) is None:
+            raise ManifestChanged(f"the manifest of {original_key!r} changed since it was read")
+
+    def _conditional_put(self, request: dict[str, Any], *, replacing_etag: str | None) -> str | None:
+        """PutObject with If-Match `replacing_etag`, or If-None-Match "*" when None. Returns the new ETag, or
+        None when the condition failed (another writer got there first)."""
+        if replacing_etag is None:
             request["IfNoneMatch"] = "*"
         else:
-            request["IfMatch"] = replacing.object_etag
-        try:
-            self._put(request)
-        except TransientError as error:
-            if error.reason in MANIFEST_CHANGED_CODES:
-                raise ManifestChanged(str(error)) from error
-            raise
-
-    def _put(self, request: dict[str, Any]) -> dict[str, Any]:
-        response = _s3_call(self._s3.put_object, **request)
-        assert response is not None  # no error code counts as absent for a write
-        return response
+            request["IfMatch"] = replacing_etag
+        response = _s3_call(self._s3.put_object, absent=WRITE_LOST_CODES, **request)
+        return None if response is None else response["ETag"]
 
 
 def ascii_metadata(metadata: Mapping[str, str | None]) -> dict[str, str]:

@@ -15,7 +15,7 @@ from moto import mock_aws
 from local.moto_cloud import StackAssembly
 from local.pipeline import LocalPipeline
 from local.samples import landscape_photo
-from tests.e2e.faults import SlowDownPutObject
+from tests.faults import inject_s3_fault
 
 pytestmark = pytest.mark.slow
 
@@ -31,8 +31,7 @@ def test_a_persistently_failing_write_is_dead_lettered_after_five_receives(pipel
         )
         poisoned = "batch/poisoned.jpg"
         healthy = ["batch/first.jpg", "batch/second.jpg"]
-        slow_down = SlowDownPutObject(key_prefix=f"{poisoned}/")
-        pipeline.function_s3.meta.events.register_first(slow_down.event_name, slow_down)
+        slow_down = inject_s3_fault(pipeline.function_s3, "PutObject", 503, "SlowDown", key_prefix=f"{poisoned}/")
         uploaded = {key: pipeline.upload(key, landscape_photo(width=320, height=240)) for key in [poisoned, *healthy]}
 
         # WHEN the queue is drained
@@ -44,7 +43,7 @@ def test_a_persistently_failing_write_is_dead_lettered_after_five_receives(pipel
         assert report.succeeded == len(healthy)
         # AND the poisoned record was delivered five times (each time hitting the 503), then moved to the DLQ
         assert (report.invocations, report.records, report.failed) == (5, 3 + 4, 5)
-        assert slow_down.failed >= report.failed
+        assert len(slow_down.answered) >= report.failed
         assert pipeline.manifest(poisoned) is None
         dead_letters = pipeline.queue_messages("IngestDeadLetterQueueUrl")
         assert len(dead_letters) == 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -19,7 +20,8 @@ from local.pipeline import LocalPipeline
 from local.poller import PollReport
 from local.samples import NOT_AN_IMAGE, landscape_photo, noisy_jpeg, rotated_portrait
 from stacks.cdk_json import default_settings, thumbnails_defaults
-from tests.e2e.faults import SlowDownPutObject
+from tests.assertions import assert_variants_match_manifest
+from tests.faults import inject_s3_fault
 from thumbnailer.contract import Settings
 from thumbnailer.imaging.presets import Preset
 
@@ -39,8 +41,15 @@ def presets(pipeline: LocalPipeline) -> tuple[Preset, ...]:
     return Settings.from_environment(pipeline.function.environment).config.presets
 
 
-def expected_outputs(key: str, presets: tuple[Preset, ...]) -> set[str]:
-    return {f"{key}/{preset.name}.{preset.extension}" for preset in presets} | {f"{key}/manifest.json"}
+def assert_complete_set(pipeline: LocalPipeline, key: str, presets: tuple[Preset, ...]) -> dict[str, Any]:
+    """A complete manifest listing one variant per preset, in order, and the bucket agreeing with it."""
+    manifest = assert_variants_match_manifest(pipeline.s3, bucket=pipeline.thumbnails_bucket, original_key=key)
+    assert manifest["status"] == "complete"
+    assert [variant["preset"] for variant in manifest["variants"]] == [preset.name for preset in presets]
+    assert [variant["key"] for variant in manifest["variants"]] == [
+        f"{key}/{preset.name}.{preset.extension}" for preset in presets
+    ]
+    return manifest
 
 
 def assert_clean_run(pipeline: LocalPipeline, report: PollReport) -> None:
@@ -79,20 +88,8 @@ def test_an_uploaded_jpeg_gets_every_preset_and_a_complete_manifest(
 
     # THEN every preset and the manifest exist, each variant decodes at the size the manifest states
     assert_clean_run(pipeline, report)
-    assert set(pipeline.thumbnail_keys(key)) == expected_outputs(key, presets)
-    manifest = pipeline.manifest(key)
-    assert manifest["status"] == "complete"
+    manifest = assert_complete_set(pipeline, key, presets)
     assert (manifest["source"]["width"], manifest["source"]["height"]) == (1600, 1200)
-    assert [variant["preset"] for variant in manifest["variants"]] == [preset.name for preset in presets]
-    for variant in manifest["variants"]:
-        stored = pipeline.thumbnail(variant["key"])
-        image = Image.open(io.BytesIO(stored["Body"]))
-        assert (image.width, image.height, len(stored["Body"])) == (
-            variant["width"],
-            variant["height"],
-            variant["bytes"],
-        )
-        assert stored["ContentType"] == variant["contentType"]
 
 
 def test_a_multipart_upload_ends_with_one_complete_set(pipeline: LocalPipeline, presets: tuple[Preset, ...]) -> None:
@@ -108,10 +105,8 @@ def test_a_multipart_upload_ends_with_one_complete_set(pipeline: LocalPipeline, 
     # THEN both events were acknowledged and there is exactly one complete set, for the multipart object
     assert_clean_run(pipeline, report)
     assert report.records == 2  # moto's duplicate event really was delivered (real S3 sends one)
-    assert set(pipeline.thumbnail_keys(key)) == expected_outputs(key, presets)
-    manifest = pipeline.manifest(key)
+    manifest = assert_complete_set(pipeline, key, presets)
     uploaded = pipeline.s3.head_object(Bucket=pipeline.originals_bucket, Key=key)
-    assert manifest["status"] == "complete"
     assert manifest["source"]["etag"] == uploaded["ETag"].strip('"')
     assert manifest["source"]["etag"].endswith("-2")
 
@@ -128,8 +123,7 @@ def test_a_key_with_spaces_plus_and_unicode_keeps_its_exact_name(
 
     # THEN the outputs live under the exact original key
     assert_clean_run(pipeline, report)
-    assert set(pipeline.thumbnail_keys(key)) == expected_outputs(key, presets)
-    assert pipeline.manifest(key)["source"]["key"] == key
+    assert assert_complete_set(pipeline, key, presets)["source"]["key"] == key
 
 
 def test_a_non_image_named_jpg_gets_a_rejected_manifest_and_no_variants(pipeline: LocalPipeline) -> None:
@@ -142,8 +136,7 @@ def test_a_non_image_named_jpg_gets_a_rejected_manifest_and_no_variants(pipeline
 
     # THEN the message is acknowledged (not retried) with a rejected manifest naming the reason
     assert_clean_run(pipeline, report)
-    assert pipeline.thumbnail_keys(key) == [f"{key}/manifest.json"]
-    manifest = pipeline.manifest(key)
+    manifest = assert_variants_match_manifest(pipeline.s3, bucket=pipeline.thumbnails_bucket, original_key=key)
     assert (manifest["status"], manifest["reason"], manifest["variants"]) == ("rejected", "not_an_image", [])
 
 
@@ -162,7 +155,9 @@ def test_a_key_outside_the_rule_filter_never_reaches_the_queue(pipeline: LocalPi
     assert pipeline.thumbnail_keys("filtered/notes.txt") == []
 
 
-def test_an_exif_rotated_portrait_is_upright_and_its_metadata_is_not_copied(pipeline: LocalPipeline) -> None:
+def test_an_exif_rotated_portrait_is_upright_and_its_metadata_is_not_copied(
+    pipeline: LocalPipeline, presets: tuple[Preset, ...]
+) -> None:
     # GIVEN a 1600x1200 JPEG with EXIF orientation 6 (a 1200x1600 portrait), a camera make and GPS
     key = "phone/portrait.jpg"
     pipeline.upload(key, rotated_portrait(width=1200, height=1600))
@@ -172,7 +167,7 @@ def test_an_exif_rotated_portrait_is_upright_and_its_metadata_is_not_copied(pipe
 
     # THEN the source is reported upright and no variant carries EXIF
     assert_clean_run(pipeline, report)
-    manifest = pipeline.manifest(key)
+    manifest = assert_complete_set(pipeline, key, presets)
     assert (manifest["source"]["width"], manifest["source"]["height"]) == (1200, 1600)
     for variant in manifest["variants"]:
         image = Image.open(io.BytesIO(pipeline.thumbnail(variant["key"])["Body"]))
@@ -185,21 +180,19 @@ def test_a_single_503_on_a_thumbnail_write_is_retried_and_the_upload_completes(
 ) -> None:
     # GIVEN S3 answers the first thumbnail write for one key with 503 SlowDown
     key = "blip/photo.jpg"
-    slow_down = SlowDownPutObject(key_prefix=f"{key}/", times=1)
-    pipeline.function_s3.meta.events.register_first(slow_down.event_name, slow_down)
+    slow_down = inject_s3_fault(pipeline.function_s3, "PutObject", 503, "SlowDown", key_prefix=f"{key}/", times=1)
     try:
         pipeline.upload(key, landscape_photo(width=320, height=240))
 
         # WHEN the queue is drained
         report = pipeline.run()
     finally:
-        pipeline.function_s3.meta.events.unregister(slow_down.event_name, slow_down)
+        slow_down.remove()
 
     # THEN botocore's retry absorbed it: the 503 happened, yet the first delivery completed the set
-    assert slow_down.failed == 1
+    assert len(slow_down.answered) == 1
     assert (report.records, report.failed) == (1, 0)
-    assert set(pipeline.thumbnail_keys(key)) == expected_outputs(key, presets)
-    assert pipeline.manifest(key)["status"] == "complete"
+    assert_complete_set(pipeline, key, presets)
 
 
 def delete_every_version(pipeline: LocalPipeline, key: str) -> int:
@@ -224,7 +217,7 @@ def test_deleting_an_original_removes_its_thumbnails_and_leaves_a_deleted_manife
     key = "erase/me.jpg"
     pipeline.upload(key, landscape_photo(width=640, height=480))
     assert_clean_run(pipeline, pipeline.run())
-    assert set(pipeline.thumbnail_keys(key)) == expected_outputs(key, presets)
+    made = [variant["key"] for variant in assert_complete_set(pipeline, key, presets)["variants"]]
 
     # WHEN the original is deleted from the bucket
     assert delete_every_version(pipeline, key) == 1
@@ -237,11 +230,10 @@ def test_deleting_an_original_removes_its_thumbnails_and_leaves_a_deleted_manife
     ]
     assert_clean_run(pipeline, report)
     assert report.records == 1
-    assert pipeline.thumbnail_keys(key) == [f"{key}/manifest.json"]
-    manifest = pipeline.manifest(key)
+    manifest = assert_variants_match_manifest(pipeline.s3, bucket=pipeline.thumbnails_bucket, original_key=key)
     assert (manifest["status"], manifest["variants"]) == ("deleted", [])
     assert (manifest["source"]["bucket"], manifest["source"]["key"]) == (pipeline.originals_bucket, key)
-    assert sorted(manifest["removedVariants"]) == sorted(expected_outputs(key, presets) - {f"{key}/manifest.json"})
+    assert sorted(manifest["removedVariants"]) == sorted(made)
 
 
 def test_an_original_uploaded_again_after_its_deletion_gets_a_complete_set(
@@ -261,6 +253,4 @@ def test_an_original_uploaded_again_after_its_deletion_gets_a_complete_set(
 
     # THEN the tombstone is replaced by a complete set for the new image
     assert_clean_run(pipeline, report)
-    assert set(pipeline.thumbnail_keys(key)) == expected_outputs(key, presets)
-    manifest = pipeline.manifest(key)
-    assert (manifest["status"], manifest["source"]["width"]) == ("complete", 480)
+    assert assert_complete_set(pipeline, key, presets)["source"]["width"] == 480

@@ -1,15 +1,16 @@
-"""Fixtures for the function's unit tests: settings, a moto S3 with both buckets, a stand-in engine, S3 call spies."""
+"""Fixtures for the function's unit tests: settings, a moto S3 with both buckets, a stand-in engine, S3 call spies.
+
+S3 faults are injected with `tests.faults.inject_s3_fault`, the same injector the e2e tests use.
+"""
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.config import Config
 from moto import mock_aws
 
@@ -91,53 +92,3 @@ def s3_calls(s3: Any) -> list[S3Call]:
 
     s3.meta.events.register("provide-client-params.s3.*", record)
     return calls
-
-
-class _RawBody(io.BytesIO):
-    """What botocore reads an HTTP body from."""
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self.getvalue()
-
-
-@dataclass
-class InjectedFault:
-    """Counts the requests it answered in place of S3."""
-
-    answered: list[str] = field(default_factory=list)
-
-
-@pytest.fixture
-def inject_s3_error(s3: Any) -> Callable[..., InjectedFault]:
-    """`inject_s3_error("PutObject", 503, "SlowDown", url_suffix="/manifest.json")`: from now on every matching
-    request gets that S3 error response instead of reaching (moto's) S3, so botocore's real retry and error
-    handling run. `exception=` raises that exception instead, as a broken connection would."""
-
-    def inject(
-        operation: str,
-        status: int = 500,
-        code: str = "InternalError",
-        *,
-        url_suffix: str = "",
-        exception: Exception | None = None,
-    ) -> InjectedFault:
-        fault = InjectedFault()
-
-        def answer(request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
-            if not request.url.split("?")[0].endswith(url_suffix):
-                return None
-            fault.answered.append(request.url)
-            # moto's own before-send handler runs after this one and would still carry out the request
-            # (botocore calls every handler, then uses the first response). Pointing the request at a host
-            # moto does not serve makes the fault mean what it says: S3 did nothing.
-            scheme, _, rest = request.url.partition("://")
-            request.url = f"{scheme}://injected-fault.invalid/{rest.partition('/')[2]}"
-            if exception is not None:
-                raise exception
-            body = f"<?xml version='1.0'?><Error><Code>{code}</Code><Message>injected</Message></Error>"
-            return AWSResponse(request.url, status, {"Content-Type": "application/xml"}, _RawBody(body.encode()))
-
-        s3.meta.events.register_first(f"before-send.s3.{operation}", answer)
-        return fault
-
-    return inject

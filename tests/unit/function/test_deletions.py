@@ -16,6 +16,7 @@ from tests.builders import (
     function_environ,
     object_deleted_body,
 )
+from tests.faults import inject_s3_fault
 from thumbnailer.contract import Settings
 from thumbnailer.imaging.engine import Rendition
 from thumbnailer.imaging.presets import Limits
@@ -328,12 +329,12 @@ def test_a_restored_original_gets_its_thumbnails_back(s3: Any, settings: Setting
 
 
 def test_a_failed_thumbnail_delete_is_transient_and_the_retry_finishes_from_the_tombstone(
-    s3: Any, settings: Settings, inject_s3_error: Any
+    s3: Any, settings: Settings
 ) -> None:
     # GIVEN a processed original, deleted, with S3 failing every DeleteObject
     processed(s3, settings, "a.jpg", sequencer="01")
     s3.delete_object(Bucket=ORIGINALS_BUCKET, Key="a.jpg")
-    inject_s3_error("DeleteObject", 503, "SlowDown")
+    inject_s3_fault(s3, "DeleteObject", 503, "SlowDown")
 
     # WHEN the deletion is processed
     with pytest.raises(TransientError) as raised:
@@ -354,11 +355,11 @@ def test_a_failed_thumbnail_delete_is_transient_and_the_retry_finishes_from_the_
     assert thumbnail_keys(s3) == ["a.jpg/manifest.json"]
 
 
-def test_a_failed_tombstone_write_deletes_nothing(s3: Any, settings: Settings, inject_s3_error: Any) -> None:
+def test_a_failed_tombstone_write_deletes_nothing(s3: Any, settings: Settings) -> None:
     # GIVEN a processed, deleted original, with S3 failing the manifest write
     processed(s3, settings, "a.jpg", sequencer="01")
     s3.delete_object(Bucket=ORIGINALS_BUCKET, Key="a.jpg")
-    inject_s3_error("PutObject", 500, "InternalError", url_suffix="/manifest.json")
+    inject_s3_fault(s3, "PutObject", 500, "InternalError", key_suffix="/manifest.json")
 
     # WHEN the deletion is processed
     with pytest.raises(TransientError):
@@ -369,10 +370,10 @@ def test_a_failed_tombstone_write_deletes_nothing(s3: Any, settings: Settings, i
     assert thumbnail_keys(s3) == sorted([*ALL_VARIANTS, "a.jpg/manifest.json"])
 
 
-def test_access_denied_on_the_existence_check_is_transient(s3: Any, settings: Settings, inject_s3_error: Any) -> None:
+def test_access_denied_on_the_existence_check_is_transient(s3: Any, settings: Settings) -> None:
     # A 403 on HEAD is not "the object is gone": deleting thumbnails on it would be a misconfiguration's damage.
     processed(s3, settings, "a.jpg", sequencer="01")
-    inject_s3_error("HeadObject", 403, "AccessDenied")
+    inject_s3_fault(s3, "HeadObject", 403, "AccessDenied")
 
     with pytest.raises(TransientError):
         service_for(s3, settings).process(deleted_body("a.jpg", sequencer="02"))

@@ -8,17 +8,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from aws_lambda_powertools import Logger, Metrics
 from botocore.exceptions import EndpointConnectionError
-from PIL import Image
 
+from tests.assertions import assert_variants_match_manifest
 from tests.builders import (
     ORIGINALS_BUCKET,
     THUMBNAILS_BUCKET,
     function_environ,
     image_bytes,
+    lambda_context,
     object_created_body,
+    sqs_event,
+    sqs_record,
 )
+from tests.faults import inject_s3_fault
 from thumbnailer.contract import Settings
+from thumbnailer.handler import handle_batch
 from thumbnailer.imaging.rejections import ImageRejected, RejectReason
 from thumbnailer.outcomes import Completed, Rejected, Skipped, TransientError
 from thumbnailer.service import ThumbnailService
@@ -77,8 +83,8 @@ def test_an_image_gets_every_preset_and_then_a_manifest(s3: Any, settings: Setti
     # THEN every preset is written under the original's key, and the manifest describes them
     expected = [f"photos/cat.jpg/{name}" for name in DEFAULT_VARIANTS]
     assert outcome == Completed(key="photos/cat.jpg", variant_keys=tuple(expected))
-    assert thumbnail_keys(s3) == sorted([*expected, "photos/cat.jpg/manifest.json"])
-    manifest = manifest_of(s3, "photos/cat.jpg")
+    manifest = assert_variants_match_manifest(s3, bucket=THUMBNAILS_BUCKET, original_key="photos/cat.jpg")
+    assert [variant["key"] for variant in manifest["variants"]] == expected
     assert manifest["schemaVersion"] == 1
     assert manifest["status"] == "complete"
     assert manifest["generatedAt"] == "2026-11-27T17:00:00Z"
@@ -95,15 +101,6 @@ def test_an_image_gets_every_preset_and_then_a_manifest(s3: Any, settings: Setti
         "animated": False,
         "frames": 1,
     }
-    # ... and each variant entry matches the object written
-    for variant in manifest["variants"]:
-        written = s3.get_object(Bucket=THUMBNAILS_BUCKET, Key=variant["key"])
-        data = written["Body"].read()
-        decoded = Image.open(io.BytesIO(data))
-        assert (decoded.width, decoded.height) == (variant["width"], variant["height"])
-        assert decoded.format.lower() == variant["format"]
-        assert variant["bytes"] == len(data)
-        assert written["ContentType"] == variant["contentType"]
     sizes = {variant["preset"]: (variant["width"], variant["height"]) for variant in manifest["variants"]}
     assert sizes == {"square-128": (128, 128), "w256": (256, 192), "w512": (512, 384), "w1024": (800, 600)}
 
@@ -397,6 +394,48 @@ def test_a_malformed_message_is_refused(s3: Any, settings: Settings, fake_engine
     assert (outcome.reason, outcome.key) == ("malformed_message", None)
 
 
+HOSTILE_BODIES = {
+    "50k nested arrays": "[" * 50_000,
+    "an integer past the digit limit": '{"detail": 1' + "1" * 5000 + "}",
+    "a key with a lone surrogate": object_created_body(key="photos/\ud800.jpg"),
+    "a non-ASCII version id": object_created_body(version_id="v\u00e9"),
+}
+
+
+@pytest.mark.parametrize("body", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
+def test_a_hostile_body_is_refused_as_malformed_and_acknowledged(
+    s3: Any, settings: Settings, fake_engine: FakeEngine, s3_calls: list[S3Call], body: str
+) -> None:
+    # WHEN a body that can never be an event is processed, alone in a batch
+    service = service_for(s3, settings, fake_engine)
+    outcome = service.process(body)
+    metrics = Metrics(namespace="ThumbnailPipelineTest", service="thumbnailer")
+    try:
+        batch = sqs_event(sqs_record(body))
+        response = handle_batch(batch, lambda_context(), service, logger=Logger(stream=io.StringIO()), metrics=metrics)
+    finally:
+        metrics.clear_metrics()  # Powertools shares one metric set between instances
+
+    # THEN it is refused as malformed without touching S3, and the batch acknowledges it: never retried
+    assert isinstance(outcome, Rejected)
+    assert (outcome.reason, outcome.key) == ("malformed_message", None)
+    assert s3_calls == []
+    assert response == {"batchItemFailures": []}
+
+
+def test_a_hostile_manifest_in_place_is_replaced(s3: Any, settings: Settings, fake_engine: FakeEngine) -> None:
+    # GIVEN the manifest key holds content no JSON parser can finish
+    put = upload(s3, "a.jpg")
+    s3.put_object(Bucket=THUMBNAILS_BUCKET, Key="a.jpg/manifest.json", Body=b"[" * 50_000)
+
+    # WHEN an upload's event is processed
+    outcome = service_for(s3, settings, fake_engine).process(body_for("a.jpg", put))
+
+    # THEN the content counts as no manifest at all: the set is completed over it
+    assert isinstance(outcome, Completed)
+    assert manifest_of(s3, "a.jpg")["status"] == "complete"
+
+
 def test_a_key_whose_outputs_would_be_too_long_is_refused_without_writing(
     s3: Any, settings: Settings, fake_engine: FakeEngine, s3_calls: list[S3Call]
 ) -> None:
@@ -414,11 +453,11 @@ def test_a_key_whose_outputs_would_be_too_long_is_refused_without_writing(
 
 
 def test_s3_write_failures_are_transient_and_leave_no_manifest(
-    s3: Any, settings: Settings, fake_engine: FakeEngine, inject_s3_error: Any
+    s3: Any, settings: Settings, fake_engine: FakeEngine
 ) -> None:
     # GIVEN S3 answers every PutObject with 503 SlowDown
     put = upload(s3, "a.jpg")
-    fault = inject_s3_error("PutObject", 503, "SlowDown")
+    fault = inject_s3_fault(s3, "PutObject", 503, "SlowDown")
 
     # WHEN the event is processed
     with pytest.raises(TransientError) as raised:
@@ -431,10 +470,10 @@ def test_s3_write_failures_are_transient_and_leave_no_manifest(
 
 
 def test_a_failed_manifest_write_leaves_the_variants_but_no_manifest(
-    s3: Any, settings: Settings, fake_engine: FakeEngine, inject_s3_error: Any
+    s3: Any, settings: Settings, fake_engine: FakeEngine
 ) -> None:
     put = upload(s3, "a.jpg")
-    inject_s3_error("PutObject", 500, "InternalError", url_suffix="/manifest.json")
+    inject_s3_fault(s3, "PutObject", 500, "InternalError", key_suffix="/manifest.json")
 
     with pytest.raises(TransientError):
         service_for(s3, settings, fake_engine).process(body_for("a.jpg", put))
@@ -443,10 +482,10 @@ def test_a_failed_manifest_write_leaves_the_variants_but_no_manifest(
 
 
 def test_access_denied_is_transient_so_a_misconfiguration_drops_nothing(
-    s3: Any, settings: Settings, fake_engine: FakeEngine, inject_s3_error: Any
+    s3: Any, settings: Settings, fake_engine: FakeEngine
 ) -> None:
     put = upload(s3, "a.jpg")
-    inject_s3_error("GetObject", 403, "AccessDenied")
+    inject_s3_fault(s3, "GetObject", 403, "AccessDenied")
 
     with pytest.raises(TransientError) as raised:
         service_for(s3, settings, fake_engine).process(body_for("a.jpg", put))
@@ -454,11 +493,9 @@ def test_access_denied_is_transient_so_a_misconfiguration_drops_nothing(
     assert raised.value.reason == "AccessDenied"
 
 
-def test_a_broken_connection_is_transient(
-    s3: Any, settings: Settings, fake_engine: FakeEngine, inject_s3_error: Any
-) -> None:
+def test_a_broken_connection_is_transient(s3: Any, settings: Settings, fake_engine: FakeEngine) -> None:
     put = upload(s3, "a.jpg")
-    inject_s3_error("GetObject", exception=EndpointConnectionError(endpoint_url="https://s3.example"))
+    inject_s3_fault(s3, "GetObject", exception=EndpointConnectionError(endpoint_url="https://s3.example"))
 
     with pytest.raises(TransientError) as raised:
         service_for(s3, settings, fake_engine).process(body_for("a.jpg", put))

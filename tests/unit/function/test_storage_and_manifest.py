@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.builders import DEFAULT_PRESETS, object_created_body, object_deleted_body
-from thumbnailer.events import parse_event, parse_object_created
+from thumbnailer.events import ObjectCreated, parse_event
 from thumbnailer.imaging.presets import Preset
 from thumbnailer.manifest import ExistingManifest, SourceFacts, deleted_manifest, rejected_manifest
 from thumbnailer.storage import ascii_metadata, is_variant_key, manifest_key, output_keys_fit, variant_key
 
 W1024 = Preset(name="w1024", width=1024, height=None, format="webp")
+
+
+def created(sequencer: str) -> ObjectCreated:
+    event = parse_event(object_created_body(sequencer=sequencer))
+    assert isinstance(event, ObjectCreated)
+    return event
 
 
 def test_outputs_live_under_the_original_key() -> None:
@@ -50,13 +59,57 @@ def test_an_existing_manifest_yields_its_source_facts() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"", b"not json", b"[]", b'{"source": []}', b'{"source": {"sequencer": "xyz"}}', b"\xff\xfe"],
+    [
+        b"",
+        b"not json",
+        b"[]",
+        b'{"source": []}',
+        b'{"source": {"sequencer": "xyz"}}',
+        b'{"source": {"sequencer": "FF\\n"}}',  # hex, then a newline
+        b"\xff\xfe",
+        b"[" * 50_000,  # RecursionError
+        b'{"source": ' * 50_000,  # RecursionError
+        b'{"source": {"sequencer": "FF"}, "n": 1' + b"1" * 5000 + b"}",  # ValueError: past the int digit limit
+        b'{"source": {"sequencer": "FF"}}\xff',  # not UTF-8: UnicodeDecodeError
+    ],
 )
 def test_an_unreadable_manifest_yields_no_facts_and_blocks_nothing(body: bytes) -> None:
     existing = ExistingManifest.from_json(body, object_etag='"m1"')
 
     assert existing.sequencer is None
-    assert existing.is_newer_than(parse_object_created(object_created_body(sequencer="00"))) is False
+    assert existing.is_newer_than(created(sequencer="00")) is False
+
+
+ANY_TEXT = st.text(st.characters(exclude_categories=()))  # lone surrogates included
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | ANY_TEXT,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(ANY_TEXT, children, max_size=4),
+    max_leaves=12,
+)
+MANIFEST_FIELDS = st.sampled_from(["source", "status", "variants", "removedVariants", "schemaVersion"])
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(
+    body=st.binary()
+    | JSON_VALUES.map(lambda value: json.dumps(value).encode())
+    | st.dictionaries(MANIFEST_FIELDS, JSON_VALUES).map(lambda value: json.dumps(value).encode())
+)
+def test_any_manifest_content_reads_back_as_facts_an_s3_request_can_use(body: bytes) -> None:
+    existing = ExistingManifest.from_json(body, object_etag='"m"')
+
+    assert existing.sequencer is None or re.fullmatch(r"[0-9A-Fa-f]+", existing.sequencer)
+    for key in existing.variant_keys:
+        key.encode()
+
+
+def test_a_listed_key_with_a_lone_surrogate_is_ignored() -> None:
+    # GIVEN a manifest naming a key JSON can spell but no S3 request can carry
+    body = json.dumps({"status": "deleted", "removedVariants": ["a.jpg/\ud800.jpg", "a.jpg/w256.jpg"]}).encode()
+
+    existing = ExistingManifest.from_json(body, object_etag='"m"')
+
+    assert existing.variant_keys == ("a.jpg/w256.jpg",)
 
 
 def test_generated_at_is_written_in_utc() -> None:
@@ -102,7 +155,7 @@ def test_a_tombstone_reads_back_as_deleted_with_what_it_removes() -> None:
     assert existing.is_deleted
     assert (existing.sequencer, existing.source_version_id) == ("00FF", "m-1")
     assert existing.variant_keys == ("a.jpg/w256.jpg",)
-    assert existing.is_newer_than(parse_object_created(object_created_body(sequencer="00FE")))
+    assert existing.is_newer_than(created(sequencer="00FE"))
     assert tombstone["variants"] == []
 
 
