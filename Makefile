@@ -25,7 +25,7 @@ BUILD_REQUIRES := $(PYTHON) -c "import tomllib; print(*tomllib.load(open('pyproj
 LOCK_COMPILE := $(BUILD_REQUIRES) | $(UV) pip compile - pyproject.toml --extra dev --universal --python-version 3.11 \
 	--generate-hashes --custom-compile-command "make lock" --quiet
 
-.PHONY: install lock lock-check demo test test-unit test-infra test-e2e synth synth-check lint format bench deploy diff clean
+.PHONY: install lock lock-check demo test test-unit test-infra test-e2e synth synth-check lint typecheck format bench deploy diff clean
 
 install: $(VENV)/.editable node_modules/.installed
 
@@ -106,9 +106,13 @@ synth: install ## Synthesize with the real layer build, CloudFormation validatio
 synth-check: synth ## What CI runs once: validated synth, then cfn-lint on the result
 	$(VENV)/bin/cfn-lint --non-zero-exit-code warning cdk.out/ThumbnailPipeline.template.json  # settings: .cfnlintrc.yaml
 
-lint: install lock-check ## ruff (lint + format), the lock
+lint: install lock-check ## ruff (lint + format), mypy (strict for functions/ and stacks/), the lock
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+typecheck: install
+	$(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff format .
@@ -124,4 +128,4 @@ deploy: install ## Deploy into the AWS account of your current credentials (cdk 
 	$(CDK) deploy
 
 clean:
-	rm -rf cdk.out out .pytest_cache .ruff_cache
+	rm -rf cdk.out out .pytest_cache .ruff_cache .mypy_cache
