@@ -7,20 +7,83 @@ CDK := node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: install demo test test-unit test-infra test-e2e synth synth-check lint format bench deploy diff clean
+# Every Python package, transitive ones included, pinned with hashes for every platform and Python >= 3.11.
+# `make lock` regenerates it from pyproject.toml and keeps the current pins wherever they still fit;
+# `make lock UPGRADE=1` moves everything to the newest versions the ranges allow.
+LOCK := requirements.lock
+# uv resolves the lock and installs from it. It is bootstrapped at the version the lock pins, hash-checked,
+# into a venv of its own under $(TOOLS)/ that outlives .venv. `make install INSTALLER=pip` (after removing
+# .venv) installs the same lock with pip instead.
+INSTALLER ?= uv
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+UV_VERSION := $(shell sed -n 's/^uv==\([^ ;]*\).*/\1/p' $(LOCK))
+UV_STAMP := $(TOOLS)/.uv-$(UV_VERSION)
+# The editable install is built without build isolation, by the setuptools the lock pins: the lock covers
+# pyproject.toml's build-system requirements too, which are fed to the resolver on stdin.
+BUILD_REQUIRES := $(PYTHON) -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['build-system']['requires'], sep='\n')"
+LOCK_COMPILE := $(BUILD_REQUIRES) | $(UV) pip compile - pyproject.toml --extra dev --universal --python-version 3.11 \
+	--generate-hashes --custom-compile-command "make lock" --quiet
 
-# The venv is rebuilt when a requirements file changes; node_modules when the lock file does.
-$(VENV)/.installed: requirements.txt requirements-dev.txt layers/imaging/requirements.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+.PHONY: install lock lock-check demo test test-unit test-infra test-e2e synth synth-check lint typecheck format bench deploy diff clean
+
+install: $(VENV)/.editable node_modules/.installed
+
+# The venv is rebuilt from scratch when the lock changes, so it holds exactly what the lock pins.
+$(VENV)/.installed: $(LOCK) $(if $(filter uv,$(INSTALLER)),$(UV_STAMP))
+	@echo "==> [python 1/3] Creating $(VENV)/ from scratch ($(INSTALLER))"
+	rm -rf $(VENV)
+ifeq ($(INSTALLER),uv)
+	$(UV) venv --quiet --python $(PYTHON) --python-preference only-system $(VENV)
+	@echo "==> [python 2/3] Installing every package $(LOCK) pins, hashes checked (uv)"
+	$(UV) pip sync --python $(PY) --require-hashes $(LOCK)
+else
+	$(PYTHON) -m venv $(VENV)
+	@echo "==> [python 2/3] Installing every package $(LOCK) pins, hashes checked (pip)"
+	$(PY) -m pip install --disable-pip-version-check --progress-bar off --no-deps --require-hashes -r $(LOCK)
+endif
+	touch $@
+
+# thumbnailer (functions/thumbnailer), stacks, local and bench, importable under those names from anywhere.
+$(VENV)/.editable: $(VENV)/.installed pyproject.toml
+	@echo "==> [python 3/3] Installing this project editable, without its dependencies (already locked in)"
+ifeq ($(INSTALLER),uv)
+	$(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation --editable .
+else
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
+endif
+	$(PY) -m pip --version  # the layer build runs this venv's pip
+	touch $@
+
+$(UV_STAMP):
+	@test -n "$(UV_VERSION)" || { echo "$(LOCK) pins no uv (uv==...): it comes from pyproject.toml's dev extra" >&2; exit 1; }
+	@echo "==> [uv] Bootstrapping uv $(UV_VERSION), hash-checked against $(LOCK), into $(TOOLS)/ with $(PYTHON)'s pip"
+	rm -rf $(TOOLS)
+	$(PYTHON) -m venv $(TOOLS)
+	awk '/^uv==/ {keep = 1; print; next} keep && /^ / {print; next} {keep = 0}' $(LOCK) > $(TOOLS)/uv-requirement.txt
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+		--requirement $(TOOLS)/uv-requirement.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
+	@echo "==> [node] Installing the CDK CLI from package-lock.json (npm ci)"
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed
+lock: $(UV_STAMP) ## Re-resolve requirements.lock after changing pyproject.toml's dependencies
+	@echo "==> Resolving pyproject.toml (dependencies, dev extra, build requirements) into $(LOCK), with hashes"
+	$(LOCK_COMPILE) $(if $(UPGRADE),--upgrade) --output-file $(LOCK)
+	@$(MAKE) --no-print-directory lock-check
+
+lock-check: $(UV_STAMP) ## The lock agrees with pyproject.toml and with the layer's exact pins
+	@echo "==> Checking $(LOCK) pins what layers/imaging/requirements.txt pins"
+	@grep -E '^[A-Za-z0-9._-]+==' layers/imaging/requirements.txt | while read -r pin _; do \
+		grep -qiE "^$${pin//./\\.}( |$$)" $(LOCK) || { echo "$(LOCK) does not pin $$pin, which the layer installs" >&2; exit 1; }; \
+	done
+	@echo "==> Checking $(LOCK) is what pyproject.toml resolves to (else: make lock)"
+	@cp $(LOCK) $(TOOLS)/lock-check.txt
+	@$(LOCK_COMPILE) --output-file $(TOOLS)/lock-check.txt
+	@diff -u $(LOCK) $(TOOLS)/lock-check.txt
 
 demo: install ## Run the whole pipeline on an embedded AWS (moto) and write a thumbnail gallery
 	$(PY) -m local.demo $(if $(IMAGES),--images "$(IMAGES)")
@@ -43,9 +106,13 @@ synth: install ## Synthesize with the real layer build, CloudFormation validatio
 synth-check: synth ## What CI runs once: validated synth, then cfn-lint on the result
 	$(VENV)/bin/cfn-lint --non-zero-exit-code warning cdk.out/ThumbnailPipeline.template.json  # settings: .cfnlintrc.yaml
 
-lint: install
+lint: install lock-check ## ruff (lint + format), mypy (strict for functions/ and stacks/), the lock
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+typecheck: install
+	$(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff format .
@@ -61,4 +128,4 @@ deploy: install ## Deploy into the AWS account of your current credentials (cdk 
 	$(CDK) deploy
 
 clean:
-	rm -rf cdk.out out .pytest_cache .ruff_cache
+	rm -rf cdk.out out .pytest_cache .ruff_cache .mypy_cache
