@@ -16,7 +16,7 @@ import json
 import re
 import reprlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import unquote_plus
 
 EVENT_SOURCE = "aws.s3"
@@ -180,7 +180,7 @@ def _sequencer(value: Any) -> str | None:
     return value
 
 
-def is_hex(value: object) -> bool:
+def is_hex(value: object) -> TypeGuard[str]:
     """A non-empty string of hex digits only (a trailing newline included is not)."""
     return isinstance(value, str) and _HEX.fullmatch(value) is not None
 

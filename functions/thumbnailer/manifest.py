@@ -176,9 +176,12 @@ def deleted_manifest(
 def _listed_keys(document: dict[str, Any]) -> tuple[str, ...]:
     """Each variant's `key`, then each `removedVariants` entry; anything but a non-empty UTF-8 string is ignored
     (a JSON string with a lone surrogate names no S3 key, and a request for it would fail on encoding)."""
-    variants = document.get("variants") if isinstance(document.get("variants"), list) else []
-    removed = document.get("removedVariants") if isinstance(document.get("removedVariants"), list) else []
-    keys = [variant.get("key") for variant in variants if isinstance(variant, dict)] + removed
+    variants = document.get("variants")
+    removed = document.get("removedVariants")
+    keys = [
+        variant.get("key") for variant in (variants if isinstance(variants, list) else []) if isinstance(variant, dict)
+    ]
+    keys += removed if isinstance(removed, list) else []
     return tuple(dict.fromkeys(key for key in keys if isinstance(key, str) and key and is_utf8(key)))
 
 

@@ -51,7 +51,7 @@ from .storage import (
 )
 
 if TYPE_CHECKING:
-    from botocore.client import BaseClient
+    from mypy_boto3_s3 import S3Client
 
     from .imaging.engine import Rendition, Thumbnail
 
@@ -72,7 +72,7 @@ class ThumbnailService:
     def __init__(
         self,
         settings: Settings,
-        s3_client: BaseClient,
+        s3_client: S3Client,
         engine: Engine = make_thumbnails,
         *,
         clock: Clock = utc_now,

@@ -19,7 +19,7 @@ from .manifest import ExistingManifest
 from .outcomes import TransientError
 
 if TYPE_CHECKING:
-    from botocore.client import BaseClient
+    from mypy_boto3_s3 import S3Client
 
     from .imaging.engine import Thumbnail
     from .imaging.presets import Preset
@@ -114,7 +114,7 @@ class SourceObject:
 
 
 class OriginalStore:
-    def __init__(self, *, s3_client: BaseClient, bucket: str) -> None:
+    def __init__(self, *, s3_client: S3Client, bucket: str) -> None:
         self._s3 = s3_client
         self._bucket = bucket
 
@@ -177,7 +177,7 @@ class OriginalStore:
 
 
 class ThumbnailStore:
-    def __init__(self, *, s3_client: BaseClient, bucket: str, cache_control: str) -> None:
+    def __init__(self, *, s3_client: S3Client, bucket: str, cache_control: str) -> None:
         self._s3 = s3_client
         self._bucket = bucket
         self._cache_control = cache_control
@@ -292,8 +292,8 @@ def _version(version_id: str | None) -> str | None:
 
 
 def _s3_call(
-    operation: Callable[..., dict[str, Any]], *, absent: frozenset[str] = frozenset(), **request: Any
-) -> dict[str, Any] | None:
+    operation: Callable[..., Mapping[str, Any]], *, absent: frozenset[str] = frozenset(), **request: Any
+) -> Mapping[str, Any] | None:
     """One S3 request: its response, or None when S3 answers with one of the `absent` error codes.
 
     Every other fault (5xx, SlowDown, throttling, timeouts, broken connections, AccessDenied) becomes a

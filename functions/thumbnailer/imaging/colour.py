@@ -86,6 +86,14 @@ def _to_base_mode(image: Image.Image) -> Image.Image:
     return image.convert("RGBA" if _has_transparency(image) else "RGB")
 
 
+def _transformed(image: Image.Image, transform: ImageCms.ImageCmsTransform) -> Image.Image:
+    """A new image with `transform` applied (ImageCms returns None only for in-place transforms)."""
+    result = ImageCms.applyTransform(image, transform)
+    if result is None:
+        raise RuntimeError("ImageCms.applyTransform returned no image for a transform that is not in place")
+    return result
+
+
 def _apply_profile(image: Image.Image, icc_profile: bytes, *, in_place: bool) -> Image.Image:
     if image.mode in ("RGB", "RGBA"):
         transform = _transform_to_srgb(icc_profile, image.mode, image.mode)
@@ -94,16 +102,16 @@ def _apply_profile(image: Image.Image, icc_profile: bytes, *, in_place: bool) ->
         if in_place:
             ImageCms.applyTransform(image, transform, inPlace=True)
             return image
-        return ImageCms.applyTransform(image, transform)
+        return _transformed(image, transform)
     if image.mode == "CMYK":
         transform = _transform_to_srgb(icc_profile, "CMYK", "RGB")
-        return ImageCms.applyTransform(image, transform) if transform is not None else image
+        return _transformed(image, transform) if transform is not None else image
     # Greyscale with a grey profile (e.g. Photoshop's "Dot Gain 20%"): through sRGB and back,
     # exact for neutral tones, so the output stays a small one-channel image.
     transform = _transform_to_srgb(icc_profile, "L", "RGB")
     if transform is None:
         return image
-    grey = ImageCms.applyTransform(image.getchannel("L") if image.mode == "LA" else image, transform).convert("L")
+    grey = _transformed(image.getchannel("L") if image.mode == "LA" else image, transform).convert("L")
     if image.mode == "LA":
         grey.putalpha(image.getchannel("A"))
     return grey

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import Any, cast
 
 from PIL import Image
 
@@ -27,7 +28,10 @@ _VP8X_ALPHA_FLAG = 0x10
 
 
 def _has_transparency(image: Image.Image) -> bool:
-    return image.mode in ("RGBA", "LA") and image.getchannel("A").getextrema()[0] < 255
+    if image.mode not in ("RGBA", "LA"):
+        return False
+    lowest, _ = cast(tuple[int, int], image.getchannel("A").getextrema())  # one band: (min, max)
+    return lowest < 255
 
 
 def _with_alpha_flag(data: bytes) -> bytes:
@@ -69,7 +73,7 @@ def _without_metadata(image: Image.Image) -> Image.Image:
     return bare
 
 
-def _save_options(preset: Preset) -> dict[str, object]:
+def _save_options(preset: Preset) -> dict[str, Any]:
     if preset.format == "jpeg":
         # optimize: Huffman tables fitted to the image, a few percent smaller for free.
         return {"format": "JPEG", "quality": preset.quality, "optimize": True, "progressive": preset.progressive}

@@ -222,7 +222,7 @@ def _frame_count(image: ImageFile.ImageFile, source_format: str, *, count: bool)
     # A JPEG's extra MPO images are previews or stereo views, not animation frames.
     if source_format == "jpeg" or not getattr(image, "is_animated", False):
         return 1
-    return max(1, image.n_frames) if count else None
+    return max(1, int(getattr(image, "n_frames", 1))) if count else None
 
 
 def _check_caps(image: ImageFile.ImageFile, frames: int | None, limits: Limits) -> None:
