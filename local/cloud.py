@@ -106,6 +106,7 @@ def local_environment(port: int) -> dict[str, str]:
             "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
             "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
             "CDK_DISABLE_VERSION_CHECK": "1",
+            "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED": "true",
         }
     )
     return environment
