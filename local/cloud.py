@@ -127,7 +127,7 @@ def _server_answers(port: int) -> bool:
     try:
         # Our own server on localhost, a fixed path.
         with urllib.request.urlopen(f"{endpoint_for(port)}/moto-api/config", timeout=2) as response:  # noqa: S310
-            return bool(response.status == 200)
+            return bool(200 <= response.status < 300)
     except (urllib.error.URLError, OSError):
         return False
 
@@ -135,7 +135,7 @@ def _server_answers(port: int) -> bool:
 def _reset_server(port: int) -> None:
     request = urllib.request.Request(f"{endpoint_for(port)}/moto-api/reset", method="POST")  # noqa: S310
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-        if response.status != 200:
+        if not 200 <= response.status < 300:
             raise CloudError(f"moto did not reset (HTTP {response.status})")
 
 
@@ -152,20 +152,34 @@ def _is_ours(pid: int | None, role: str) -> bool:
 
 def _stop_process_group(pid: int, role: str) -> bool:
     """SIGTERM the process group we started (leader `pid`), SIGKILL it after a grace period. True if it ran."""
-    if not _is_ours(pid, role):
-        return False
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
-    while time.monotonic() < deadline and _is_ours(pid, role):
-        _reap(pid)
-        time.sleep(0.1)
-    if _is_ours(pid, role):
+    return bool(_stop_process_groups([(pid, role)]))
+
+
+def _stop_process_groups(processes: Sequence[tuple[int, str]]) -> list[int]:
+    """Stop several recorded process groups at once (each takes a second or two to exit); return the PIDs stopped."""
+    ours = [(pid, role) for pid, role in processes if _is_ours(pid, role)]
+    for pid, _ in ours:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
-        time.sleep(0.2)
-    _reap(pid)
-    return True
+            os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    while time.monotonic() < deadline and any(_is_ours(pid, role) for pid, role in ours):
+        for pid, _ in ours:
+            _reap(pid)
+        time.sleep(0.1)
+    for pid, role in ours:
+        if _is_ours(pid, role):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            time.sleep(0.2)
+        _reap(pid)
+    return [pid for pid, _ in ours]
+
+
+def _process_group(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
 
 
 def _reap(pid: int) -> None:
@@ -444,17 +458,20 @@ def down(*, state_dir: Path) -> list[str]:
     runtime = {}
     with contextlib.suppress(OSError, ValueError):
         runtime = json.loads((state_dir / RUNTIME_FILE).read_text(encoding="utf-8"))
+    poller_pid, moto_pid = state.get("pollerPid", 0), state.get("motoPid", 0)
+    halted = _stop_process_groups([(poller_pid, "poller"), (moto_pid, "moto")])
     stopped = []
-    if _stop_process_group(state.get("pollerPid", 0), "poller"):
-        stopped.append(f"poller (pid {state['pollerPid']})")
-    # The runtime process is in the poller's process group; only if it somehow outlived it, stop it alone.
+    if poller_pid in halted:
+        stopped.append(f"poller (pid {poller_pid})")
+    # The runtime process is in the poller's process group (and exits when its pipe to the poller closes); only
+    # if it somehow outlived the poller, it is stopped alone, recognised by that process group.
     runtime_pid = runtime.get("runtimePid") or state.get("runtimePid")
-    if runtime_pid and _is_ours(runtime_pid, "poller"):
+    if runtime_pid and poller_pid and _process_group(runtime_pid) == poller_pid:
         with contextlib.suppress(ProcessLookupError):
             os.kill(runtime_pid, signal.SIGKILL)
         stopped.append(f"function runtime (pid {runtime_pid})")
-    if _stop_process_group(state.get("motoPid", 0), "moto"):
-        stopped.append(f"moto server (pid {state['motoPid']}, port {state.get('port')})")
+    if moto_pid in halted:
+        stopped.append(f"moto server (pid {moto_pid}, port {state.get('port')})")
     for name in (STATE_FILE, RUNTIME_FILE, ENV_FILE):
         (state_dir / name).unlink(missing_ok=True)
     port = state.get("port")
