@@ -228,6 +228,8 @@ class LambdaRuntime:
         try:
             answer = self._connection.recv()
         except (EOFError, ConnectionError):
+            if self._process is not None:
+                self._process.join(KILL_GRACE_SECONDS)  # the pipe closes a moment before the exit status is known
             exit_code = self._process.exitcode if self._process is not None else None
             self.stop()
             self._log_platform_report(request_id, "error", started_at, errorType=f"Runtime.ExitError ({exit_code})")

@@ -67,7 +67,8 @@ def check_aws(environ: Mapping[str, str] | None = None) -> str:
         try:
             session = boto3.Session()
             credentials = session.get_credentials()
-            region = session.region_name
+            # The CDK CLI also reads AWS_REGION, which boto3 does not.
+            region = session.region_name or environ.get("AWS_REGION")
         except BotoCoreError as error:  # e.g. a named profile that does not exist, an expired SSO token
             raise PreflightError(f"AWS credentials: {error}; fix the profile or run `aws sso login`") from error
     finally:
