@@ -294,6 +294,7 @@ def up(*, port: int, stack: str, overrides: str | None, state_dir: Path, verbose
     synth_environment = {**environment, "CDK_VALIDATION": "false"}
     with phases.step(f"cdk synth {stack} into {_shown(assembly)} (pinned CLI, layer built with pip when it changed)"):
         _cdk(["synth", "--quiet", "--output", str(assembly), *context], synth_environment, cdk_log, verbose)
+        _close_template_gaps(assembly, stack)
     with phases.step("cdk bootstrap (the CDKToolkit stack: assets bucket, version parameter)"):
         _cdk(["bootstrap", "--app", str(assembly)], environment, cdk_log, verbose)
     with phases.step(f"cdk deploy {stack} --require-approval never (publishes the assets, creates a change set)"):
@@ -345,6 +346,19 @@ def _cdk(arguments: list[str], environment: Mapping[str, str], log: Path, verbos
         tail = log.read_text(encoding="utf-8").splitlines()[-CDK_LOG_TAIL_LINES:]
         print("\n".join(f"    | {line}" for line in tail), file=sys.stderr)
         raise CloudError(f"`cdk {arguments[0]}` failed (exit {result.returncode}); full output in {log}")
+
+
+def _close_template_gaps(assembly: Path, stack: str) -> None:
+    """Pass the synthesized template through the same rewrite as the in-process deploy (`deployable_template`:
+    what moto's CloudFormation cannot create), so the CLI deploys what moto can; today that changes nothing."""
+    from local.moto_cloud import StackAssembly, deployable_template
+
+    template_file = assembly / f"{stack}.template.json"
+    original = StackAssembly.read(assembly, stack).template
+    patched = deployable_template(original)
+    if patched != original:
+        template_file.write_text(json.dumps(patched, indent=1), encoding="utf-8")
+        print("    template rewritten where moto cannot deploy it as is (see local/moto_cloud.py)", flush=True)
 
 
 def _apply_moto_gaps(*, stack: str, environment: Mapping[str, str]) -> dict[str, str]:
@@ -442,7 +456,9 @@ def _print_summary(state: Mapping[str, Any], state_dir: Path) -> None:
     print(f"  {aws} s3 cp s3://{thumbnails}/cat.jpg/manifest.json -")
     operator_cli = REPO_ROOT / ".venv" / "bin" / "thumbnails"
     if operator_cli.exists():
-        print(f"  {_shown(operator_cli)} status")
+        print(f"  {_shown(operator_cli)} status      # the operator CLI: queues, manifests, stale sets")
+    elif (REPO_ROOT / "operations" / "__main__.py").exists():
+        print(f"  {_shown(REPO_ROOT / '.venv' / 'bin' / 'python')} -m operations status   # the operator CLI")
     print("  make local-logs    # follow the function's JSON logs")
     print("  make smoke         # post-deploy checks against this endpoint")
     print("  make local-up      # after a code change: reset moto and redeploy (uploads are lost)")
