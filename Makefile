@@ -60,9 +60,6 @@ diff: install node-check aws-check ## What `make deploy` would change in the acc
 deploy: install node-check aws-check ## Deploy into the account of your credentials (STACK=, OVERRIDES=; bootstrap first)
 	$(CDK) deploy $(CDK_CONTEXT) $(CDK_FLAGS)
 
-clean:
-	rm -rf cdk.out out .pytest_cache .ruff_cache
-
 # ------------------------------------------------------------------------------------------------------------
 # The CDK CLI against a real account, the local cloud, the smoke test, help and cleanup.
 # STACK=<name> deploys/destroys another copy of the stack (context stackName); OVERRIDES='<json>' is merged
@@ -136,3 +133,7 @@ distclean: clean ## clean, and stop the local cloud, and remove .venv, node_modu
 	-@test -x $(PY) && $(PY) -m local.cloud --state-dir $(STATE) down 2>/dev/null || true
 	rm -rf $(VENV) node_modules .tools $(STATE) .hypothesis .mypy_cache .pytest_cache .ruff_cache bench/.inputs
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+clean:
+	rm -rf cdk.out out .pytest_cache .ruff_cache
+
