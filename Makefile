@@ -136,4 +136,3 @@ distclean: clean ## clean, and stop the local cloud, and remove .venv, node_modu
 
 clean:
 	rm -rf cdk.out out .pytest_cache .ruff_cache
-
