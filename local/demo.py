@@ -2,12 +2,17 @@
 
     python -m local.demo                      # generated samples
     python -m local.demo --images ~/Pictures  # your files (or IMAGES=~/Pictures), keys keep their names
-    python -m local.demo --out out/demo       # where the gallery goes (default)
+    python -m local.demo --out out/demo       # where the gallery goes (default; make demo OUT=...)
 
 No AWS account and no Docker: the app is synthesized in-process, deployed into moto (in this process),
 every upload flows S3 -> EventBridge -> rule -> SQS inside moto, and the real function code is invoked
 by a poller that behaves like Lambda's (see local/poller.py). The function's own output, its JSON logs
 and EMF metrics (what Lambda would send to CloudWatch Logs), goes to `function.log` in the out folder.
+
+The demo deploys with one extra preset, `DEMO_ANIMATED_PRESET` (an animated WebP), merged over cdk.json's
+presets through the app's `thumbnailsOverrides` context, so that the gallery shows animation kept; a real
+deployment makes only the presets cdk.json lists. A line is printed per upload as it completes; the files of
+an IMAGES folder are read one at a time, so a folder of hundreds of photos is fine.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -32,17 +37,33 @@ from local.gallery import UploadResult, render_gallery
 from local.moto_cloud import synthesize
 from local.pipeline import LocalPipeline
 from local.samples import Sample, demo_samples
+from stacks.cdk_json import thumbnails_defaults
 
 DEFAULT_OUT = Path("out/demo")
 REGION = "us-east-1"
 SUMMARY_FILE = "summary.json"
 GALLERY_FILE = "index.html"
 LOG_FILE = "function.log"
+TABLE_MAX_ROWS = 20
 THUMBNAILS_DIR = "thumbnails"
 DEMO_OUTPUTS = frozenset({SUMMARY_FILE, GALLERY_FILE, LOG_FILE, THUMBNAILS_DIR})
 # Variables that would point clients at a real account or endpoint; the demo must never use them.
 AWS_VARIABLES_TO_DROP = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 ENDPOINT_VARIABLE_PREFIX = "AWS_ENDPOINT_URL"  # AWS_ENDPOINT_URL and the per-service AWS_ENDPOINT_URL_<SERVICE>
+# Demo only: an animated preset next to cdk.json's, so the gallery shows an animation kept (GIF -> animated WebP).
+DEMO_ANIMATED_PRESET = {
+    "name": "animated-256",
+    "width": 256,
+    "mode": "fit",
+    "format": "webp",
+    "quality": 75,
+    "animated": True,
+}
+
+
+def demo_overrides() -> dict[str, object]:
+    """The `thumbnailsOverrides` the demo deploys with: cdk.json's presets plus the animated one."""
+    return {"presets": [*thumbnails_defaults()["presets"], DEMO_ANIMATED_PRESET]}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -53,21 +74,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     _prepare_out_folder(out)
 
     timings: dict[str, float] = {}
+    print(
+        "==> preparing the uploads" + (f" from {options.images}" if options.images else " (generated samples)"),
+        flush=True,
+    )
     with _phase(timings, "samples"):
-        uploads: list[Sample] = _user_samples(options.images) if options.images else demo_samples()
+        uploads: Iterable[Sample] = _user_samples(options.images) if options.images else demo_samples()
+        total = _count_files(options.images) if options.images else len(uploads)  # type: ignore[arg-type]
     results: list[UploadResult] = []
     # The assembly folder must outlive the deployment: the assets are uploaded from it.
     with tempfile.TemporaryDirectory(prefix="thumbnail-demo-cdk-") as cdk_out:
+        print("==> synthesizing the CDK app in-process (demo presets: cdk.json's plus an animated WebP)", flush=True)
         with _phase(timings, "synth"):
-            assembly = synthesize(outdir=Path(cdk_out))
+            assembly = synthesize(outdir=Path(cdk_out), context={"thumbnailsOverrides": demo_overrides()})
         with mock_aws(), (out / LOG_FILE).open("w", encoding="utf-8") as function_log:
             # What the function prints goes to the log file, as it would go to CloudWatch Logs; the handler
             # module is first imported in here, so its logger writes there too.
+            print("==> deploying the template into moto (in this process)", flush=True)
             with _phase(timings, "deploy"), contextlib.redirect_stdout(function_log):
                 pipeline = LocalPipeline.deploy(assembly, session=boto3.Session(region_name=REGION))
+            print(f"deployed into moto in {timings['deploy']:.1f} s; uploading {total} file(s)", flush=True)
             with _phase(timings, "pipeline"):
-                for upload in uploads:
-                    results.append(_process(pipeline, upload, out=out, function_log=function_log))
+                for number, upload in enumerate(uploads, start=1):
+                    result = _process(pipeline, upload, out=out, function_log=function_log)
+                    results.append(result)
+                    print(f"[{number}/{total}] {_one_line(result)}", flush=True)
             dead_letters = len(pipeline.queue_messages("IngestDeadLetterQueueUrl"))
             skipped_types = list(pipeline.deployed.skipped_types)
 
@@ -134,11 +165,28 @@ def _prepare_out_folder(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _user_samples(folder: Path) -> list[Sample]:
-    files = sorted(path for path in folder.rglob("*") if path.is_file() and not path.name.startswith("."))
-    if not files:
+def _user_files(folder: Path) -> list[Path]:
+    return sorted(path for path in folder.rglob("*") if path.is_file() and not path.name.startswith("."))
+
+
+def _count_files(folder: Path) -> int:
+    count = len(_user_files(folder))
+    if not count:
         sys.exit(f"--images: {folder} holds no files")
-    return [Sample(path.relative_to(folder).as_posix(), path.read_bytes(), "your file") for path in files]
+    return count
+
+
+def _user_samples(folder: Path) -> Iterator[Sample]:
+    """The folder's files one at a time: each is read when its turn comes, never the whole folder at once."""
+    for path in _user_files(folder):
+        yield Sample(path.relative_to(folder).as_posix(), path.read_bytes(), "your file")
+
+
+def _one_line(result: UploadResult) -> str:
+    variants = (result.manifest or {}).get("variants", [])
+    outcome = result.status if result.status != "rejected" else f"rejected ({result.reason})"
+    made = f", {len(variants)} thumbnails ({sum(variant['bytes'] for variant in variants):,} B)" if variants else ""
+    return f"{result.key}: {outcome}{made} in {result.ms:.0f} ms"
 
 
 def _process(pipeline: LocalPipeline, upload: Sample, *, out: Path, function_log: TextIO) -> UploadResult:
@@ -182,6 +230,13 @@ def _phase(timings: dict[str, float], name: str) -> Iterator[None]:
 
 
 def _print_table(results: list[UploadResult], *, timings: dict[str, float], out: Path, dead_letters: int) -> None:
+    if len(results) > TABLE_MAX_ROWS:  # a line per upload was printed already; a long table would only repeat it
+        counts: dict[str, int] = {}
+        for result in results:
+            counts[result.status] = counts.get(result.status, 0) + 1
+        print("\n" + ", ".join(f"{count} {status}" for status, count in sorted(counts.items())))
+        _print_footer(timings=timings, out=out, dead_letters=dead_letters)
+        return
     rows = [("upload", "outcome", "source", "variants", "ms")]
     for result in results:
         source = (result.manifest or {}).get("source", {})
@@ -191,8 +246,13 @@ def _print_table(results: list[UploadResult], *, timings: dict[str, float], out:
         made = f"{len(variants)} ({sum(variant['bytes'] for variant in variants):,} B)" if variants else "-"
         rows.append((result.key, outcome, dimensions, made, f"{result.ms:.0f}"))
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    print()
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    _print_footer(timings=timings, out=out, dead_letters=dead_letters)
+
+
+def _print_footer(*, timings: dict[str, float], out: Path, dead_letters: int) -> None:
     phases = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in timings.items())
     print(f"\ningest DLQ: {dead_letters} message(s); time: {phases}")
     print(f"gallery: {(out / GALLERY_FILE).resolve()}")

@@ -56,6 +56,7 @@ h2 { font-size: 1.05rem; margin: 0 0 .3rem; word-break: break-all; }
 .status { display: inline-block; padding: 0 .5rem; border-radius: 4px; color: #fff; font-size: .85rem; }
 .complete { background: #2e7d32; } .rejected { background: #c62828; } .not-processed { background: #757575; }
 .variants { display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-end; }
+.variants img { width: auto; height: auto; max-width: min(100%, 256px); max-height: 192px; }
 figure { margin: 0; text-align: center; }
 figure img { display: block; max-width: 100%; border: 1px solid #ccc;
   background: repeating-conic-gradient(#eee 0% 25%, #fff 0% 50%) 50% / 16px 16px; }
@@ -105,7 +106,7 @@ def _figure(result: UploadResult, variant: Mapping[str, Any]) -> str:
         ]
     )
     return (
-        f"<figure><a href='{quote(path)}'><img src='{quote(path)}' width='{variant['width']}' "
+        f"<figure><a href='{quote(path)}'><img loading='lazy' src='{quote(path)}' width='{variant['width']}' "
         f"height='{variant['height']}' alt='{html.escape(variant['preset'])}'></a>"
         f"<figcaption>{caption}</figcaption></figure>"
     )

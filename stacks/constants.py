@@ -6,6 +6,7 @@ derived here from one pair of values instead of being repeated as strings.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from aws_cdk import aws_lambda as lambda_
@@ -15,7 +16,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_CODE_DIR = REPO_ROOT / "functions"  # the asset root: it holds the `thumbnailer` package
 LAYER_DIR = REPO_ROOT / "layers" / "imaging"
 
-STACK_NAME = "ThumbnailPipeline"
+STACK_NAME = "ThumbnailPipeline"  # the default; `-c stackName=...` deploys another copy under another name
+STACK_NAME_CONTEXT_KEY = "stackName"
+STACK_NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")  # CloudFormation's rule for stack names
 PROJECT_TAG = "thumbnail-pipeline"
 FUNCTION_HANDLER = "thumbnailer.handler.lambda_handler"
 
