@@ -2,12 +2,14 @@
 
 One upload's path through here:
   1. `_open`: the format is decided from the bytes (sniff.py); only that one Pillow decoder
-     may run, and anything else is refused before any decoder sees it.
+     may run, and anything else is refused before any decoder sees it. HEIF's decoder (heif.py)
+     is imported only when a HEIF file arrives.
   2. `_plan`: byte, pixel and frame caps checked from the header, before any pixel is
      decoded (frames are counted only when an animated preset needs them); every preset
      becomes a Placement (output size + source region); a JPEG gets the largest DCT shrink
      that still leaves each output enough pixels to resample.
-  3. `_decode` (= `decode_only`): decode once (shrunk), upright (EXIF orientation), 8-bit sRGB.
+  3. `_decode` (= `decode_only`): decode once (shrunk), upright (EXIF orientation, or for HEIF
+     the container's own transforms), 8-bit sRGB.
   4. `_render_stills`: presets largest to smallest, each resampled from the smallest
      earlier result that still has CHAIN_MIN_SHRINK x its pixels, else from the decode; a
      `smart` cover crop is moved to the subject first (smartcrop.py, on the smallest whole
@@ -29,6 +31,7 @@ from io import BytesIO
 
 from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 
+from . import heif
 from .colour import to_working_srgb
 from .encode import encode_animation, encode_still
 from .geometry import Box, Placement, Size, jpeg_draft_scale, orient_box, place, scale_box
@@ -39,8 +42,21 @@ from .smartcrop import Saliency, saliency, smart_box
 from .sniff import display_name, ends_early, identify
 
 # Format name (as `sniff.identify` and SourceInfo say it) -> the one Pillow decoder allowed for it.
-# AVIF: the pinned Pillow wheel bundles libavif, so it is decoded like the others.
-DECODERS: dict[str, str] = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF", "avif": "AVIF"}
+# AVIF: the pinned Pillow wheel bundles libavif, so it is decoded like the others. HEIF: pi-heif (heif.py).
+DECODERS: dict[str, str] = {
+    "jpeg": "JPEG",
+    "png": "PNG",
+    "webp": "WEBP",
+    "gif": "GIF",
+    "avif": "AVIF",
+    "heif": heif.DECODER,
+}
+# Formats whose extra images are not animation frames: a JPEG's MPO previews or stereo views, a HEIF's
+# bursts, alternates or stereo pairs. Only the primary image is thumbnailed.
+STILL_ONLY_FORMATS = frozenset({"jpeg", "heif"})
+# Formats whose decoder turns the image upright itself (libheif applies `irot`/`imir`; pi-heif resets the
+# EXIF tag to 1): EXIF orientation is not applied again.
+SELF_ORIENTING_FORMATS = frozenset({"heif"})
 SUPPORTED_FORMATS = tuple(DECODERS)
 
 # After the JPEG decoder's DCT shrink, every output still gets at least this many decoded
@@ -211,6 +227,8 @@ def _open(data: bytes, limits: Limits) -> _Source:
         raise ImageRejected(
             RejectReason.UNSUPPORTED_FORMAT, f"{display_name(claimed)} images are not accepted (allowed: {allowed})"
         )
+    if claimed == "heif":
+        heif.register_decoder()
     with _reading(claimed, data, "header"):
         image = Image.open(BytesIO(data), formats=[DECODERS[claimed]])
     return _Source(data=data, format=claimed, image=image)
@@ -227,8 +245,7 @@ def _frame_count(image: ImageFile.ImageFile, source_format: str, *, count: bool)
     `is_animated` only looks for a second frame. `n_frames` walks every block of a GIF (decoding
     nothing, but reading the whole file), so it is asked only when the frames will be decoded.
     """
-    # A JPEG's extra MPO images are previews or stereo views, not animation frames.
-    if source_format == "jpeg" or not getattr(image, "is_animated", False):
+    if source_format in STILL_ONLY_FORMATS or not getattr(image, "is_animated", False):
         return 1
     return max(1, image.n_frames) if count else None
 
@@ -267,7 +284,7 @@ def _plan(opened: _Source, presets: Sequence[Preset], limits: Limits) -> DecodeP
     _check_caps(image, frames, limits)
     # Only now: a PNG whose EXIF does not precede its pixel data is fully decoded to look for it.
     with _reading(source_format, opened.data, "pixel data" if source_format == "png" else "EXIF metadata"):
-        orientation = _orientation(image)
+        orientation = 1 if source_format in SELF_ORIENTING_FORMATS else _orientation(image)
     stored_width, stored_height = image.size
     upright = (stored_height, stored_width) if orientation in _SWAPS_AXES else (stored_width, stored_height)
     source = SourceInfo(format=source_format, width=upright[0], height=upright[1], frames=frames)

@@ -13,6 +13,7 @@ from thumbnailer.imaging.engine import make_thumbnails
 from thumbnailer.imaging.placeholder import make_placeholder, rgba_to_thumbhash
 
 from . import samples
+from .heif_samples import heic
 from .samples import cover_preset, fit_preset
 from .thumbhash_decoder import approximate_aspect_ratio, has_alpha, thumbhash_to_image
 
@@ -132,3 +133,10 @@ def test_an_animation_rendered_only_as_animation_gets_a_placeholder_of_its_first
     picture = thumbhash_to_image(_decoded(rendition.placeholder))
     assert approximate_aspect_ratio(_decoded(rendition.placeholder)) == pytest.approx(2, rel=0.3)
     assert np.abs(_mean_rgb(picture) - _mean_rgb(frames[0])).max() <= 12
+
+
+def test_a_heic_gets_a_placeholder_too():
+    # GIVEN an upright-by-transform HEIC  WHEN  THEN its placeholder is landscape like the upright picture
+    data = heic(samples.stored_for_orientation(samples.quadrants(64, 48), 6), orientation=6)
+    rendition = make_thumbnails(data, DEFAULT_PRESETS, DEFAULT_LIMITS)
+    assert approximate_aspect_ratio(_decoded(rendition.placeholder)) > 1
