@@ -8,8 +8,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from local.thumbhash import approximate_aspect_ratio, thumbhash_to_image
 from tests.builders import ORIGINALS_BUCKET, THUMBNAILS_BUCKET, image_bytes, object_created_body
-from tests.unit.imaging.thumbhash_decoder import approximate_aspect_ratio, thumbhash_to_image
 from thumbnailer.contract import Settings
 from thumbnailer.service import ThumbnailService
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from local.thumbhash import approximate_aspect_ratio, has_alpha, thumbhash_to_image
 from tests.builders import DEFAULT_LIMITS, DEFAULT_PRESETS
 from thumbnailer.imaging.engine import make_thumbnails
 from thumbnailer.imaging.placeholder import make_placeholder, rgba_to_thumbhash
@@ -15,7 +16,6 @@ from thumbnailer.imaging.placeholder import make_placeholder, rgba_to_thumbhash
 from . import samples
 from .heif_samples import heic
 from .samples import cover_preset, fit_preset
-from .thumbhash_decoder import approximate_aspect_ratio, has_alpha, thumbhash_to_image
 
 # Hashes the reference encoder (npm `thumbhash` 0.1.1, `rgbaToThumbHash`) gives for these exact pixels,
 # computed once with Node and kept here: the engine's pure-Python encoder must give the same bytes.

@@ -1,6 +1,8 @@
-"""A ThumbHash decoder for the tests, written from the reference `thumbHashToRGBA` (npm `thumbhash` 0.1.1, MIT).
+"""A ThumbHash decoder, written from the reference `thumbHashToRGBA` (npm `thumbhash` 0.1.1, MIT licence).
 
-Independent of the engine's encoder: it only reads bytes, as a browser with the reference package would.
+The front-end side of the manifest's placeholder, for the demo gallery and the tests: independent of the
+engine's encoder (functions/thumbnailer/imaging/placeholder.py), it only reads the bytes, as a browser
+with the reference package does.
 """
 
 from __future__ import annotations
