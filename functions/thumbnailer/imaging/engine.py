@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import struct
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from io import BytesIO
@@ -38,7 +38,6 @@ from .geometry import Box, Placement, Size, jpeg_draft_scale, orient_box, place,
 from .placeholder import Placeholder, make_placeholder
 from .presets import Limits, Preset
 from .rejections import ImageRejected, RejectReason
-from .smartcrop import Saliency, saliency, smart_box
 from .sniff import display_name, ends_early, identify
 
 # Format name (as `sniff.identify` and SourceInfo say it) -> the one Pillow decoder allowed for it.
@@ -358,15 +357,15 @@ def _render_stills(
     whole_source = (0.0, 0.0, float(source[0]), float(source[1]))
     # Images showing the whole source, largest first: the decode, then each `fit` result.
     whole_frames: list[tuple[Image.Image, Box]] = [(decoded.image, decoded.content)]
-    saliencies: dict[int, Saliency] = {}  # per whole frame analysed (by index), for smart crops
+    analyses: dict[int, Callable[[Box], Box]] = {}  # per whole frame analysed (by index), for smart crops
     rendered: dict[Placement, Image.Image] = {}
     for planned in sorted(set(placements), key=lambda each: each.area, reverse=True):
         placement = planned
         if planned.smart:
             index = len(whole_frames) - 1
-            if index not in saliencies:
-                saliencies[index] = saliency(_whole_picture(*whole_frames[index]))
-            placement = replace(planned, box=smart_box(saliencies[index], source, planned.box))
+            if index not in analyses:
+                analyses[index] = _smart_mover(_whole_picture(*whole_frames[index]), source)
+            placement = replace(planned, box=analyses[index](planned.box))
         image, region = decoded.image, _region_in(placement, source, decoded.content)
         small_step_filter = decoded.small_step_filter
         for candidate, content in reversed(whole_frames[1:]):
@@ -381,6 +380,18 @@ def _render_stills(
         if placement.box == whole_source:
             whole_frames.append((result, (0.0, 0.0, float(result.width), float(result.height))))
     return rendered, _whole_picture(*whole_frames[-1])
+
+
+def _smart_mover(picture: Image.Image, source: Size) -> Callable[[Box], Box]:
+    """Where smart crops of `source` go, judged on `picture` (the whole source, any size).
+
+    smartcrop.py is imported here, on the first smart preset: the default presets have none, so cold
+    starts do not pay for it (~3 ms of ImageFilter, ImageOps, ImageStat).
+    """
+    from .smartcrop import saliency, smart_box
+
+    profile = saliency(picture)
+    return lambda box: smart_box(profile, source, box)
 
 
 def _render_animation(
@@ -409,7 +420,7 @@ def _render_animation(
         if first_frame is None:
             first_frame = _preview(frame)
             if placement.smart:
-                placement = replace(placement, box=smart_box(saliency(first_frame), source, placement.box))
+                placement = replace(placement, box=_smart_mover(first_frame, source)(placement.box))
         frames.append(_resample(frame, placement.size, placement.box, small_step_filter=Image.Resampling.LANCZOS))
     assert first_frame is not None
     return encode_animation(frames, durations_ms=durations, loop=loop, preset=preset), first_frame

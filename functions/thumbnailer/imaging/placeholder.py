@@ -90,14 +90,23 @@ def rgba_to_thumbhash(width: int, height: int, rgba: bytes) -> bytes:
     lx = max(1, _round(l_limit * width / longest))
     ly = max(1, _round(l_limit * height / longest))
 
-    luminance, yellow_blue, red_green = [], [], []
-    for red, green, blue, alpha in zip(reds, greens, blues, alphas, strict=True):
-        r = average[0] * (1 - alpha) + alpha / 255 * red
-        g = average[1] * (1 - alpha) + alpha / 255 * green
-        b = average[2] * (1 - alpha) + alpha / 255 * blue
-        luminance.append((r + g + b) / 3)
-        yellow_blue.append((r + g) / 2 - b)
-        red_green.append(r - g)
+    if has_alpha:
+        composited = [
+            (
+                average[0] * (1 - alpha) + alpha / 255 * red,
+                average[1] * (1 - alpha) + alpha / 255 * green,
+                average[2] * (1 - alpha) + alpha / 255 * blue,
+            )
+            for red, green, blue, alpha in zip(reds, greens, blues, alphas, strict=True)
+        ]
+    else:  # the same arithmetic with alpha = 1, without the terms that are then exactly zero
+        unit = 1 / 255
+        composited = [
+            (unit * red, unit * green, unit * blue) for red, green, blue in zip(reds, greens, blues, strict=True)
+        ]
+    luminance = [(r + g + b) / 3 for r, g, b in composited]
+    yellow_blue = [(r + g) / 2 - b for r, g, b in composited]
+    red_green = [r - g for r, g, _ in composited]
 
     l_dc, l_ac, l_scale = _encode_channel(luminance, width, height, max(3, lx), max(3, ly))
     p_dc, p_ac, p_scale = _encode_channel(yellow_blue, width, height, 3, 3)
@@ -163,12 +172,12 @@ def _dominant_colour(rgb: Image.Image, alpha: bytes) -> str:
     """The colour of the largest cluster of visible pixels, as CSS hex."""
     clusters = rgb.quantize(colors=DOMINANT_CLUSTERS, method=Image.Quantize.MEDIANCUT)
     weights = [0] * 256
-    for index, weight in zip(clusters.tobytes(), alpha, strict=True):
-        weights[index] += weight
-    if not any(weights):  # fully transparent: nothing is visible, fall back to the plain average
-        weights = [0] * 256
-        for index in clusters.tobytes():
-            weights[index] += 1
+    if min(alpha) < 255:
+        for index, weight in zip(clusters.tobytes(), alpha, strict=True):
+            weights[index] += weight
+    if not any(weights):  # opaque (or with nothing visible): every pixel counts the same, counted in C
+        for count, index in clusters.getcolors() or []:
+            weights[index] = count
     best = max(range(256), key=weights.__getitem__)
     palette = clusters.getpalette() or []
     red, green, blue = palette[best * 3 : best * 3 + 3]

@@ -4,6 +4,9 @@ The quality figures come from a generated set whose subject sits off-centre (sub
 timed; the cost is in the benchmark (`make bench`, docs/benchmark.md).
 """
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -129,3 +132,14 @@ def test_a_smart_preset_and_a_centre_preset_of_the_same_size_are_two_outputs():
     # WHEN made  THEN they differ (the same size does not make them one rendition)
     centre, smart = make_thumbnails(samples.jpeg(subject.image), presets, DEFAULT_LIMITS).thumbnails
     assert centre.data != smart.data
+
+
+def test_importing_the_engine_loads_neither_smart_crop_nor_the_heif_decoder():
+    # GIVEN a fresh interpreter  WHEN the engine is imported  THEN the optional parts wait until they are needed
+    probe = (
+        "import sys, thumbnailer.imaging.engine;"
+        "print('thumbnailer.imaging.smartcrop' in sys.modules, 'pi_heif' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False"]
