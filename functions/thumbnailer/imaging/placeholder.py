@@ -8,9 +8,9 @@ ThumbHash rather than BlurHash: it stores the aspect ratio and an alpha channel 
 the page must know the size and transparent images turn into a smudge), renders colour more faithfully,
 and is as small. The encoder below follows the reference `rgbaToThumbHash` bit for bit (its rounding is
 JavaScript's Math.round, half up), so the reference decoders (npm `thumbhash`, Swift, Rust...) read it.
-It is pure Python because the layer has no numpy; it stays fast by encoding a copy of at most 32 px a
-side (the hash keeps at most 7 cosine terms per axis, which 32 samples resolve) and by computing each
-2-D cosine sum as row sums then a column sum.
+It is pure Python because the layer has no numpy; it stays fast by encoding a copy of at most MAX_SIDE
+pixels a side (the hash keeps at most 7 cosine terms per axis, the highest 3 cycles across, which 24
+samples resolve: 8 per cycle) and by computing each 2-D cosine sum as row sums then a column sum.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from operator import mul
 from PIL import Image
 
 HASH_TYPE = "thumbhash"
-# The longest side of the copy that is hashed (the reference allows up to 100).
-MAX_SIDE = 32
+# The longest side of the copy that is hashed (the reference allows up to 100; the time grows with the area).
+MAX_SIDE = 24
 # Colours clustered (median cut) to pick the dominant one; alpha weighs each pixel.
 DOMINANT_CLUSTERS = 4
 
@@ -45,7 +45,7 @@ def make_placeholder(image: Image.Image) -> Placeholder:
     """The placeholder of `image`, an upright sRGB picture of the whole source (mode L, LA, RGB or RGBA).
 
     Give it the smallest rendition there is: it is shrunk further to MAX_SIDE, and the time spent here
-    is that shrink plus ~1 ms of arithmetic on at most 32x32 pixels.
+    is that shrink plus about a millisecond of arithmetic on at most MAX_SIDE x MAX_SIDE pixels.
     """
     small = _shrunk(image)
     width, height = small.size
