@@ -466,7 +466,8 @@ def make_thumbnails(data: bytes, presets: Sequence[Preset], limits: Limits) -> R
     for preset, placement, is_animated in zip(presets, decode_plan.placements, animated, strict=True):
         if is_animated:
             data_out, first_frame = _render_animation(opened, decode_plan, placement, preset)
-            smallest_whole = smallest_whole or first_frame
+            if smallest_whole is None:
+                smallest_whole = first_frame
         else:
             data_out = encode_still(stills[placement], preset)
         thumbnails.append(Thumbnail(preset=preset, data=data_out, width=placement.size[0], height=placement.size[1]))
