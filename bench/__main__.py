@@ -16,10 +16,19 @@ from pathlib import Path
 from PIL import Image
 
 from stacks.cdk_json import CDK_JSON, default_function_config, thumbnails_defaults
+from thumbnailer.imaging import heif
 from thumbnailer.imaging.engine import make_thumbnails
 from thumbnailer.imaging.rejections import ImageRejected
 
 from .cost import estimate_per_million
+from .features import (
+    FeatureFigures,
+    avif_against_webp,
+    heic_decode_ms,
+    match_source,
+    placeholder_timing,
+    smart_crop_figures,
+)
 from .floor import decode_floor, observe_engine
 from .imports import HANDLER_FILE, measure_import_times
 from .inputs import GENERATOR_VERSION, INPUT_NAMES, BenchInput, input_path, select_inputs
@@ -44,6 +53,8 @@ DEFAULT_REPEATS = 7
 QUICK_REPEATS = 3
 WARMUP = 1
 COST_INPUT = "jpeg-12mp"
+CODEC_INPUT = "jpeg-12mp"  # whose 1024-px rendition AVIF and WebP are compared on
+HEIC_INPUT = "heic-12mp"
 MANIFESTS_PER_UPLOAD = 1
 
 
@@ -60,6 +71,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", choices=INPUT_NAMES, help="benchmark one input only")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_REPEATS} repeats unless --repeats is given")
     parser.add_argument("--markdown", type=Path, metavar="PATH", help="also write the report as markdown to PATH")
+    parser.add_argument(
+        "--no-features", action="store_true", help="skip the HEIC/placeholder/smart-crop/AVIF section (~1 min)"
+    )
     return parser.parse_args(argv)
 
 
@@ -94,7 +108,22 @@ def bench_input(item: BenchInput, repeats: int) -> InputResult:
         naive_memory_mib=peak_increase("naive", path).mebibytes,
         output_bytes=sum(len(thumbnail.data) for thumbnail in observation.rendition.thumbnails),
         qualities=variant_qualities(data, observation),
+        placeholder=placeholder_timing(item.name, observation.rendition, repeats),
     )
+
+
+def bench_features(selected: list[str], repeats: int) -> FeatureFigures:
+    """The issue-11 section: each part only when its input is among the selected ones."""
+    print("[features] HEIC decode, smart crop, AVIF vs WebP", file=sys.stderr, flush=True)
+    inputs = {item.name: item for item in select_inputs(None)}
+    heic_ms = None
+    if HEIC_INPUT in selected:
+        heic_ms = heic_decode_ms(input_path(inputs[HEIC_INPUT]).read_bytes(), repeats)
+    codecs: tuple = ()
+    if CODEC_INPUT in selected:
+        picture = match_source(input_path(inputs[CODEC_INPUT]).read_bytes())
+        codecs = tuple(avif_against_webp(picture, repeats))
+    return FeatureFigures(heic_decode_ms=heic_ms, smart=smart_crop_figures(repeats), codecs=codecs)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -104,8 +133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = datetime.datetime.now(datetime.UTC)
     load_before = load_average()
     pinning = pin_to_one_core()
+    heif.register_decoder()  # so the header read and the naive baseline can open HEIC (the engine does it itself)
 
-    results = [bench_input(item, repeats) for item in select_inputs(args.only)]
+    selected = select_inputs(args.only)
+    results = [bench_input(item, repeats) for item in selected]
+    features = None if args.no_features else bench_features([item.name for item in selected], repeats)
 
     imports, import_note = None, ""
     if HANDLER_FILE.exists():
@@ -134,8 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         imports=imports,
         import_note=import_note,
         cost=cost,
-        targets=build_targets(results, imports),
+        targets=build_targets(results, imports, features),
         conditions=conditions,
+        features=features,
     )
     print(render_text(report))
     if args.markdown is not None:

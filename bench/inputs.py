@@ -22,6 +22,8 @@ GENERATOR_VERSION = 1
 CACHE_DIR = Path(__file__).resolve().parent / ".inputs" / f"v{GENERATOR_VERSION}"
 
 SEED = 20261127
+# x265 quality for the HEIC input: gives a file of a phone's size for 12 MP of this picture (~2-3 MB).
+HEIC_QUALITY = 50
 CAMERA_EXIF_MAKE = 0x010F
 CAMERA_EXIF_MODEL = 0x0110
 EXIF_ORIENTATION = 0x0112
@@ -132,6 +134,17 @@ def _webp_12mp() -> bytes:
     return _encode(photo_like(4000, 3000, SEED + 4), "WEBP", quality=90)
 
 
+def _heic_12mp() -> bytes:
+    """As an iPhone stores a 12 MP photo: HEVC in a HEIF container, with EXIF (encoded by the dev-only
+    pillow-heif; the engine decodes it with pi-heif). No colour profile, so the PSNR reference (which
+    ignores profiles) compares like with like."""
+    import pillow_heif  # only needed to make this input; slow (x265), so the file is cached
+
+    buffer = io.BytesIO()
+    pillow_heif.from_pillow(photo_like(4000, 3000, SEED + 6)).save(buffer, quality=HEIC_QUALITY, exif=_camera_exif())
+    return buffer.getvalue()
+
+
 def _gif_animated() -> bytes:
     width, height, frame_count = 800, 600, 20
     # One palette for the whole animation and shapes moving over a still background, as in real GIFs:
@@ -159,6 +172,7 @@ INPUTS: tuple[BenchInput, ...] = (
     BenchInput("png-12mp-rgba", "12 MP PNG RGBA with transparency", "png-12mp-rgba.png", _png_12mp_rgba),
     BenchInput("webp-12mp", "12 MP WebP lossy q90", "webp-12mp.webp", _webp_12mp),
     BenchInput("gif-animated", "GIF 800x600, 20 frames (first frame thumbnailed)", "gif-animated.gif", _gif_animated),
+    BenchInput("heic-12mp", f"12 MP HEIC 4000x3000 (x265 q{HEIC_QUALITY}), EXIF", "heic-12mp.heic", _heic_12mp),
 )
 INPUT_NAMES = tuple(item.name for item in INPUTS)
 

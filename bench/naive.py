@@ -12,7 +12,9 @@ from collections.abc import Sequence
 
 from PIL import Image, ImageOps
 
+from thumbnailer.imaging import heif
 from thumbnailer.imaging.presets import COVER, Preset
+from thumbnailer.imaging.sniff import identify
 
 Box = tuple[float, float, float, float]
 
@@ -44,6 +46,8 @@ def centre_box(width: int, height: int, size: tuple[int, int]) -> Box:
 
 def open_first_frame(data: bytes) -> Image.Image:
     """Full-resolution decode of the first frame, upright, in RGB or RGBA (palette and grey expanded)."""
+    if identify(data) == "heif":
+        heif.register_decoder()  # Pillow has no HEIF decoder of its own: a first version would use pi-heif too
     image = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
     has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     return image.convert("RGBA" if has_alpha else "RGB")

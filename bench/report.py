@@ -25,6 +25,7 @@ from .cost import (
     CostEstimate,
     usd,
 )
+from .features import CodecPoint, FeatureFigures, PlaceholderTiming
 from .imports import BASELINE_STATEMENT, HANDLER_STATEMENT, ImportTimes
 from .quality import VariantQuality, lowest
 from .timing import Timing
@@ -46,6 +47,7 @@ class InputResult:
     naive_memory_mib: float | None = None
     output_bytes: int = 0
     qualities: Sequence[VariantQuality] = ()
+    placeholder: PlaceholderTiming | None = None
     error: str | None = None
 
     @property
@@ -102,9 +104,15 @@ FLOOR_GOALS = {"jpeg-12mp": 1.4}
 MEMORY_GOAL = 0.4  # engine's peak memory increase / naive's, every input
 PSNR_GOAL_DB = 38.0  # every variant against a full-resolution LANCZOS reference
 IMPORT_GOAL = 1.2  # handler cold import / `import boto3, PIL.Image`
+# Issue 11.
+PLACEHOLDER_GOAL_MS = 3.0  # per image
+SMART_CROP_GOAL_MS = 5.0  # added per smart cover preset
+SMART_KEPT_GOAL = 0.9  # average share of the subject's box inside the smart crop
 
 
-def build_targets(results: Sequence[InputResult], imports: ImportTimes | None) -> list[Target]:
+def build_targets(
+    results: Sequence[InputResult], imports: ImportTimes | None, feature_figures: FeatureFigures | None = None
+) -> list[Target]:
     targets = []
     for result in results:
         if result.name in SPEEDUP_GOALS:
@@ -118,6 +126,14 @@ def build_targets(results: Sequence[InputResult], imports: ImportTimes | None) -
         targets.append(
             Target(result.name, "min PSNR before encoding", worst[1] if worst else None, PSNR_GOAL_DB, True, " dB")
         )
+        if result.placeholder is not None:
+            targets.append(Target(result.name, "placeholder", result.placeholder.ms, PLACEHOLDER_GOAL_MS, False, " ms"))
+    if feature_figures is not None and feature_figures.smart is not None:
+        smart = feature_figures.smart
+        targets.append(
+            Target("smart crop", "added per cover preset", smart.analysis_ms, SMART_CROP_GOAL_MS, False, " ms")
+        )
+        targets.append(Target("smart crop", "subject kept (average)", smart.smart_kept, SMART_KEPT_GOAL, True, ""))
     if imports is not None:
         ratio = imports.handler_ms / imports.baseline_ms if imports.baseline_ms else None
         targets.append(Target("handler", "cold import / boto3+PIL", ratio, IMPORT_GOAL, False, "x"))
@@ -163,8 +179,23 @@ def machine_description() -> list[tuple[str, str]]:
             f"{features.version('libjpeg_turbo')}" if features.check_feature("libjpeg_turbo") else "no (plain libjpeg)",
         ),
         ("libwebp", str(features.version("webp"))),
+        ("libavif", f"{features.version('avif')} ({_avif_codecs()})"),
+        ("pi-heif / libheif", _heif_versions()),
         ("zlib", str(features.version("zlib"))),
     ]
+
+
+def _avif_codecs() -> str:
+    from PIL import _avif
+
+    return str(_avif.codec_versions())
+
+
+def _heif_versions() -> str:
+    import pi_heif
+
+    info = pi_heif.libheif_info()
+    return f"{pi_heif.__version__} / {info['libheif']}, decoders: {', '.join(info['decoders'].values())}"
 
 
 def _ms(timing: Timing | None) -> str:
@@ -303,6 +334,7 @@ class Report:
     cost: CostEstimate | None
     targets: Sequence[Target]
     conditions: Sequence[tuple[str, str]]
+    features: FeatureFigures | None = None
 
 
 COST_NOTES = (
@@ -341,6 +373,96 @@ QUALITY_LEGEND = (
 )
 
 
+PLACEHOLDER_COLUMNS = ("input", "hashed from", "placeholder ms")
+SMART_COLUMNS = ("subjects", "smart crop keeps", "centre crop keeps")
+CODEC_COLUMNS = ("encoder", "KiB", "encode ms", "PSNR dB", "SSIM (luma)", "bytes vs WebP", "time vs WebP")
+
+
+def _placeholder_rows(results: Sequence[InputResult]) -> list[list[str]]:
+    return [
+        [result.name, f"w{p.from_size[0]} rendition, {p.from_size[0]}x{p.from_size[1]}", f"{p.ms:.2f}"]
+        for result in results
+        if (p := result.placeholder) is not None
+    ]
+
+
+def _smart_rows(figures: FeatureFigures) -> list[list[str]]:
+    smart = figures.smart
+    if smart is None:
+        return []
+    rows = [[kind, f"{kept:.0%}", f"{centre:.0%}"] for kind, kept, centre in smart.per_kind]
+    rows.append(
+        [f"all {smart.images}", f"{smart.smart_kept:.1%} (min {smart.smart_min:.0%})", f"{smart.centre_kept:.1%}"]
+    )
+    return rows
+
+
+def _codec_rows(points: Sequence[CodecPoint]) -> list[list[str]]:
+    if not points:
+        return []
+    webp = points[0]
+    return [
+        [
+            point.codec,
+            f"{point.bytes / 1024:.1f}",
+            f"{point.encode_ms:.0f}",
+            f"{point.psnr_db:.2f}",
+            f"{point.ssim:.4f}",
+            f"{point.bytes / webp.bytes:.2f}x",
+            f"{point.encode_ms / webp.encode_ms:.1f}x",
+        ]
+        for point in points
+    ]
+
+
+def _feature_lines(report: Report) -> list[str]:
+    figures = report.features
+    if figures is None:
+        return []
+    heic = "not measured (heic-12mp not selected)"
+    if figures.heic_decode_ms is not None:
+        heic = f"{figures.heic_decode_ms:.0f} ms (open + load, CPU time on one core)"
+    analysis = "-" if figures.smart is None else f"{figures.smart.analysis_ms:.2f} ms"
+    return [
+        f"HEIC: pi-heif decode of the 12 MP HEIC alone: {heic}; the engine's total is in the figures above.",
+        f"Smart crop: added cost per smart cover preset (saliency + window on the 256-px rendition): {analysis}.",
+    ]
+
+
+FEATURE_LEGEND = (
+    "Placeholder: ThumbHash + dominant colour from the smallest whole picture the default presets make. "
+    "Smart crop: share of the subject's box inside a square crop, over the generated off-centre set "
+    "(tests/unit/imaging/subjects.py). Encoders: the 12 MP JPEG's 1024-px rendition; WebP at the default "
+    "w1024 settings, AVIF at the lowest quality whose PSNR (against the image before encoding) reaches WebP's."
+)
+
+
+def _feature_text(report: Report) -> list[str]:
+    figures = report.features
+    if figures is None:
+        return []
+    parts = ["", "Issue 11: HEIC, placeholder, smart crop, AVIF", *_feature_lines(report), ""]
+    parts += [_text_table(PLACEHOLDER_COLUMNS, _placeholder_rows(report.results)), ""]
+    parts += [_text_table(SMART_COLUMNS, _smart_rows(figures)), ""]
+    if figures.codecs:
+        parts += [_text_table(CODEC_COLUMNS, _codec_rows(figures.codecs)), ""]
+    parts.append(FEATURE_LEGEND)
+    return parts
+
+
+def _feature_markdown(report: Report) -> list[str]:
+    figures = report.features
+    if figures is None:
+        return []
+    parts = ["", "### HEIC, placeholder, smart crop, AVIF", "", *[f"- {line}" for line in _feature_lines(report)], ""]
+    parts += [_markdown_table(PLACEHOLDER_COLUMNS, _placeholder_rows(report.results)), ""]
+    parts += [_markdown_table(SMART_COLUMNS, _smart_rows(figures)), ""]
+    if figures.codecs:
+        parts += [_markdown_table(CODEC_COLUMNS, _codec_rows(figures.codecs)), ""]
+    parts.append(FEATURE_LEGEND)
+    return parts
+
+
 def render_text(report: Report) -> str:
     parts = [
         "Run conditions",
@@ -357,6 +479,7 @@ def render_text(report: Report) -> str:
         QUALITY_LEGEND,
         "",
         *_import_lines(report),
+        *_feature_text(report),
         "",
         "Targets",
         _text_table(TARGET_COLUMNS, _target_rows(report.targets)),
@@ -390,6 +513,7 @@ def render_markdown(report: Report) -> str:
         "### Handler cold import",
         "",
         *_import_lines(report),
+        *_feature_markdown(report),
         "",
         "### Targets",
         "",

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import html
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
+
+from local.thumbhash import thumbhash_to_image
 
 NOT_PROCESSED = "not processed"
 
@@ -61,6 +65,8 @@ figure { margin: 0; text-align: center; }
 figure img { display: block; max-width: 100%; border: 1px solid #ccc;
   background: repeating-conic-gradient(#eee 0% 25%, #fff 0% 50%) 50% / 16px 16px; }
 figcaption { font-size: .8rem; color: #555; margin-top: .3rem; }
+.placeholder img { image-rendering: auto; }
+.swatch { display: inline-block; width: .9em; height: .9em; border: 1px solid #999; vertical-align: -.1em; }
 """
 
 
@@ -83,8 +89,10 @@ def _section(result: UploadResult) -> str:
         facts.insert(0, f"{source['format']} {source['width']}&times;{source['height']}{frames}")
     body = ""
     if result.status == "complete":
-        body = "<div class='variants'>" + "".join(_figure(result, variant) for variant in result.manifest["variants"])
-        body += "</div>"
+        figures = [_figure(result, variant) for variant in result.manifest["variants"]]
+        if result.manifest.get("placeholder"):
+            figures.insert(0, _placeholder_figure(result.manifest["placeholder"], result.manifest["variants"]))
+        body = "<div class='variants'>" + "".join(figures) + "</div>"
     elif result.status == "rejected":
         body = f"<p><b>{html.escape(str(result.reason))}</b>: {html.escape(str(result.manifest.get('detail', '')))}</p>"
     else:
@@ -109,4 +117,25 @@ def _figure(result: UploadResult, variant: Mapping[str, Any]) -> str:
         f"<figure><a href='{quote(path)}'><img loading='lazy' src='{quote(path)}' width='{variant['width']}' "
         f"height='{variant['height']}' alt='{html.escape(variant['preset'])}'></a>"
         f"<figcaption>{caption}</figcaption></figure>"
+    )
+
+
+def _placeholder_figure(placeholder: Mapping[str, Any], variants: Sequence[Mapping[str, Any]]) -> str:
+    """The manifest's placeholder as a page would show it before the thumbnail loads: the ThumbHash decoded
+    (here in Python; a browser would use the `thumbhash` npm package) and stretched to the smallest `fit`
+    variant's box, on the dominant colour."""
+    picture = thumbhash_to_image(base64.b64decode(placeholder["hash"]))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    source = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    width = min((variant["width"] for variant in variants), default=picture.width)
+    height = round(width * picture.height / picture.width)
+    colour = html.escape(placeholder["dominantColor"])
+    caption = (
+        f"placeholder · {html.escape(placeholder['hashType'])} {len(base64.b64decode(placeholder['hash']))} B · "
+        f"<span class='swatch' style='background:{colour}'></span> {colour}"
+    )
+    return (
+        f"<figure class='placeholder'><img src='{source}' width='{width}' height='{height}' "
+        f"style='background:{colour}' alt='placeholder'><figcaption>{caption}</figcaption></figure>"
     )

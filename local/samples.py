@@ -1,8 +1,9 @@
 """Deterministic sample uploads for the demo and the end-to-end tests: the same bytes on every run.
 
 Each sample exercises one thing the pipeline must get right: a large photo (shrink-on-decode), an
-EXIF-rotated portrait carrying GPS (orientation applied, metadata not copied), a transparent PNG (alpha
-flattened for JPEG), an animated GIF (frames) and a file that only pretends to be a JPEG (rejected).
+EXIF-rotated portrait carrying GPS (orientation applied, metadata not copied), an iPhone-style HEIC
+(container rotation, decoded by the layer's pi-heif), a transparent PNG (alpha flattened for JPEG), an
+animated GIF (frames) and a file that only pretends to be a JPEG (rejected).
 """
 
 from __future__ import annotations
@@ -64,6 +65,34 @@ def landscape_photo(*, width: int = 4000, height: int = 3000, quality: int = 90)
 
 def rotated_portrait(*, width: int = 1200, height: int = 1600) -> bytes:
     """A portrait stored sideways with EXIF orientation 6, plus camera make and GPS that must not leak."""
+    stored = _upright_portrait(width, height).transpose(Image.Transpose.ROTATE_90)  # orientation 6 turns it back
+    return _encode(stored, "JPEG", quality=90, exif=_leaky_exif())
+
+
+def iphone_heic(*, width: int = 1200, height: int = 1600) -> bytes:
+    """A HEIC as an iPhone writes a portrait: pixels stored sideways, the container's `irot` and the EXIF tag
+    both saying "turn 90° clockwise", plus camera make and GPS that must not leak.
+
+    Encoded with pillow-heif, a development-only dependency (its x265 encoder is GPL); the function decodes
+    HEIC with the layer's decode-only pi-heif.
+    """
+    import pillow_heif  # only the demo and the tests make HEIC files
+
+    stored = _upright_portrait(width, height).transpose(Image.Transpose.ROTATE_90)
+    buffer = io.BytesIO()
+    pillow_heif.from_pillow(stored).save(buffer, quality=80, exif=_leaky_exif())
+    return buffer.getvalue()
+
+
+def _leaky_exif() -> bytes:
+    exif = Image.Exif()
+    exif[EXIF_ORIENTATION] = ROTATE_90_CW_TO_DISPLAY
+    exif[EXIF_MAKE] = "LeakyCam"
+    exif.get_ifd(EXIF_GPS_IFD).update({1: "N", 2: (48.0, 51.0, 29.0), 3: "E", 4: (2.0, 17.0, 40.0)})
+    return exif.tobytes()
+
+
+def _upright_portrait(width: int, height: int) -> Image.Image:
     upright = Image.new("RGB", (width, height), (235, 235, 225))
     draw = ImageDraw.Draw(upright)
     # An arrow pointing up and a red band at the top: a thumbnail shows at a glance whether it is upright.
@@ -74,12 +103,7 @@ def rotated_portrait(*, width: int = 1200, height: int = 1600) -> bytes:
         fill=(30, 30, 30),
     )
     draw.rectangle((middle - width // 12, height // 2, middle + width // 12, height * 4 // 5), fill=(30, 30, 30))
-    stored = upright.transpose(Image.Transpose.ROTATE_90)  # counter-clockwise; orientation 6 turns it back
-    exif = Image.Exif()
-    exif[EXIF_ORIENTATION] = ROTATE_90_CW_TO_DISPLAY
-    exif[EXIF_MAKE] = "LeakyCam"
-    exif.get_ifd(EXIF_GPS_IFD).update({1: "N", 2: (48.0, 51.0, 29.0), 3: "E", 4: (2.0, 17.0, 40.0)})
-    return _encode(stored, "JPEG", quality=90, exif=exif.tobytes())
+    return upright
 
 
 def transparent_png(*, width: int = 800, height: int = 600) -> bytes:
@@ -121,6 +145,7 @@ def demo_samples(*, photo_width: int = 4000, photo_height: int = 3000) -> list[S
             "samples/landscape photo.jpg", landscape_photo(width=photo_width, height=photo_height), "photo-like JPEG"
         ),
         Sample("samples/portrait-exif-6.jpg", rotated_portrait(), "EXIF orientation 6, GPS and camera make"),
+        Sample("samples/iphone-portrait.heic", iphone_heic(), "iPhone-style HEIC: irot + EXIF orientation 6, GPS"),
         Sample("samples/transparent.png", transparent_png(), "RGBA PNG with transparency"),
         Sample("samples/bouncing.gif", animated_gif(), "animated GIF, 4 frames"),
         Sample("samples/not-an-image.jpg", NOT_AN_IMAGE, "text named .jpg"),

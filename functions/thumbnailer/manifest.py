@@ -136,6 +136,8 @@ def complete_manifest(
             }
             for thumbnail, key in zip(rendition.thumbnails, variant_keys, strict=True)
         ],
+        # What a page shows while the thumbnails load (imaging/placeholder.py).
+        **({"placeholder": rendition.placeholder.to_json()} if rendition.placeholder is not None else {}),
         "generatedAt": _timestamp(generated_at),
     }
 

@@ -38,7 +38,7 @@ def test_cdk_json_defaults_build_the_documented_config() -> None:
     assert config.function.presets == DEFAULT_PRESETS
     assert config.function.limits == Limits(max_source_bytes=52428800, max_source_pixels=50000000, max_frames=100)
     assert config.function.key_prefix == ""
-    assert config.function.key_suffixes == (".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif")
+    assert config.function.key_suffixes == (".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".heic", ".heif")
     assert (config.memory_mb, config.timeout_seconds) == (1536, 60)
     assert (config.batch_size, config.max_concurrency, config.max_batching_window_seconds) == (5, 20, 0)
     assert config.log_retention_days == 30

@@ -104,7 +104,7 @@ def test_rule_matches_created_and_deleted_objects_in_originals_with_case_insensi
             "object": {
                 "key": [
                     {"suffix": {"equals-ignore-case": suffix}}
-                    for suffix in (".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif")
+                    for suffix in (".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".heic", ".heif")
                 ]
             },
         },

@@ -103,6 +103,50 @@ def test_the_real_handler_imports_and_renders_with_the_layer_alone(built_layer: 
     ]
 
 
+HEIC_CANARY = """
+import json, sys
+from thumbnailer.imaging.engine import make_thumbnails
+from thumbnailer.contract import FunctionConfig
+import PIL.Image
+
+config = FunctionConfig.from_mapping(json.loads(sys.argv[1]), "thumbnails")
+rendition = make_thumbnails(open(sys.argv[2], "rb").read(), config.presets, config.limits)
+import pi_heif
+print(json.dumps({
+    "pi_heif": pi_heif.__file__,
+    "source": [rendition.source.format, rendition.source.width, rendition.source.height],
+    "placeholder": rendition.placeholder.to_json(),
+}))
+"""
+
+
+def test_the_layer_alone_decodes_an_iphone_heic(built_layer: Path, runtime_stand_in: Path, tmp_path: Path) -> None:
+    # GIVEN an iPhone-style HEIC (encoded here with the dev-only pillow-heif) and the layer built with pip
+    from local.samples import iphone_heic
+
+    source = tmp_path / "IMG_0001.heic"
+    source.write_bytes(iphone_heic(width=300, height=400))
+    python_path = os.pathsep.join(str(path) for path in (FUNCTION_CODE_DIR, built_layer, runtime_stand_in))
+    config = json.dumps(default_function_config().to_json())
+
+    # WHEN a bare interpreter makes cdk.json's presets of it
+    result = subprocess.run(
+        [base_interpreter(), "-S", "-s", "-B", "-c", HEIC_CANARY, config, str(source)],
+        env={"PYTHONPATH": python_path, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+    # THEN pi-heif from the layer decoded it, upright, and the rendition has a placeholder
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert Path(report["pi_heif"]).is_relative_to(built_layer)
+    assert report["source"] == ["heif", 300, 400]
+    assert report["placeholder"]["hashType"] == "thumbhash"
+
+
 def test_layer_has_no_console_scripts_or_bytecode(built_layer: Path) -> None:
     assert not (built_layer / "bin").exists()
     assert not list(built_layer.rglob("*.pyc"))
@@ -133,3 +177,4 @@ def test_cdk_bundles_the_layer_for_arm64_and_python_3_14(tmp_path: Path) -> None
     assert (site_dir / "aws_lambda_powertools").is_dir()
     native = sorted(path.name for path in (site_dir / "PIL").glob("_imaging.*.so"))
     assert native == ["_imaging.cpython-314-aarch64-linux-gnu.so"]
+    assert [path.name for path in site_dir.glob("_pi_heif.*.so")] == ["_pi_heif.cpython-314-aarch64-linux-gnu.so"]

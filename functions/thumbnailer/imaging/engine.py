@@ -2,14 +2,19 @@
 
 One upload's path through here:
   1. `_open`: the format is decided from the bytes (sniff.py); only that one Pillow decoder
-     may run, and anything else is refused before any decoder sees it.
+     may run, and anything else is refused before any decoder sees it. HEIF's decoder (heif.py)
+     is imported only when a HEIF file arrives.
   2. `_plan`: byte, pixel and frame caps checked from the header, before any pixel is
      decoded (frames are counted only when an animated preset needs them); every preset
      becomes a Placement (output size + source region); a JPEG gets the largest DCT shrink
      that still leaves each output enough pixels to resample.
-  3. `_decode` (= `decode_only`): decode once (shrunk), upright (EXIF orientation), 8-bit sRGB.
+  3. `_decode` (= `decode_only`): decode once (shrunk), upright (EXIF orientation, or for HEIF
+     the container's own transforms), 8-bit sRGB.
   4. `_render_stills`: presets largest to smallest, each resampled from the smallest
-     earlier result that still has CHAIN_MIN_SHRINK x its pixels, else from the decode.
+     earlier result that still has CHAIN_MIN_SHRINK x its pixels, else from the decode; a
+     `smart` cover crop is moved to the subject first (smartcrop.py, on the smallest whole
+     picture made so far). The placeholder (placeholder.py) is made from the smallest whole
+     picture at the end.
   5. encode.py: each output saved with explicit parameters only, so no metadata survives.
 Every permanent problem with the bytes surfaces as ImageRejected; anything else is a bug.
 """
@@ -19,23 +24,38 @@ from __future__ import annotations
 import re
 import struct
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from io import BytesIO
 
 from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 
+from . import heif
 from .colour import to_working_srgb
 from .encode import encode_animation, encode_still
 from .geometry import Box, Placement, Size, jpeg_draft_scale, orient_box, place, scale_box
+from .placeholder import Placeholder, make_placeholder
 from .presets import Limits, Preset
 from .rejections import ImageRejected, RejectReason
 from .sniff import display_name, ends_early, identify
 
 # Format name (as `sniff.identify` and SourceInfo say it) -> the one Pillow decoder allowed for it.
-# AVIF: the pinned Pillow wheel bundles libavif, so it is decoded like the others.
-DECODERS: dict[str, str] = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF", "avif": "AVIF"}
+# AVIF: the pinned Pillow wheel bundles libavif, so it is decoded like the others. HEIF: pi-heif (heif.py).
+DECODERS: dict[str, str] = {
+    "jpeg": "JPEG",
+    "png": "PNG",
+    "webp": "WEBP",
+    "gif": "GIF",
+    "avif": "AVIF",
+    "heif": heif.DECODER,
+}
+# Formats whose extra images are not animation frames: a JPEG's MPO previews or stereo views, a HEIF's
+# bursts, alternates or stereo pairs. Only the primary image is thumbnailed.
+STILL_ONLY_FORMATS = frozenset({"jpeg", "heif"})
+# Formats whose decoder turns the image upright itself (libheif applies `irot`/`imir`; pi-heif resets the
+# EXIF tag to 1): EXIF orientation is not applied again.
+SELF_ORIENTING_FORMATS = frozenset({"heif"})
 SUPPORTED_FORMATS = tuple(DECODERS)
 
 # After the JPEG decoder's DCT shrink, every output still gets at least this many decoded
@@ -65,6 +85,8 @@ SMALL_STEP_FILTER_AFTER_DRAFT = {
     8: Image.Resampling.BICUBIC,
 }
 CHAINED_SMALL_STEP_FILTER = Image.Resampling.HAMMING
+# The small copy of an animation's first frame kept for a smart crop and the placeholder (long side, pixels).
+PREVIEW_SIDE = 64
 # GIF frames of 0-1 centiseconds play at 100 ms in every browser; keep that on output.
 DEFAULT_FRAME_MS = 100
 
@@ -116,6 +138,7 @@ class Thumbnail:
 class Rendition:
     source: SourceInfo
     thumbnails: tuple[Thumbnail, ...]  # in the order of the presets asked for
+    placeholder: Placeholder | None = None  # always set by `make_thumbnails`; None only from stand-in engines
 
 
 @dataclass(frozen=True)
@@ -203,6 +226,8 @@ def _open(data: bytes, limits: Limits) -> _Source:
         raise ImageRejected(
             RejectReason.UNSUPPORTED_FORMAT, f"{display_name(claimed)} images are not accepted (allowed: {allowed})"
         )
+    if claimed == "heif":
+        heif.register_decoder()
     with _reading(claimed, data, "header"):
         image = Image.open(BytesIO(data), formats=[DECODERS[claimed]])
     return _Source(data=data, format=claimed, image=image)
@@ -219,8 +244,7 @@ def _frame_count(image: ImageFile.ImageFile, source_format: str, *, count: bool)
     `is_animated` only looks for a second frame. `n_frames` walks every block of a GIF (decoding
     nothing, but reading the whole file), so it is asked only when the frames will be decoded.
     """
-    # A JPEG's extra MPO images are previews or stereo views, not animation frames.
-    if source_format == "jpeg" or not getattr(image, "is_animated", False):
+    if source_format in STILL_ONLY_FORMATS or not getattr(image, "is_animated", False):
         return 1
     return max(1, int(getattr(image, "n_frames", 1))) if count else None
 
@@ -259,7 +283,7 @@ def _plan(opened: _Source, presets: Sequence[Preset], limits: Limits) -> DecodeP
     _check_caps(image, frames, limits)
     # Only now: a PNG whose EXIF does not precede its pixel data is fully decoded to look for it.
     with _reading(source_format, opened.data, "pixel data" if source_format == "png" else "EXIF metadata"):
-        orientation = _orientation(image)
+        orientation = 1 if source_format in SELF_ORIENTING_FORMATS else _orientation(image)
     stored_width, stored_height = image.size
     upright = (stored_height, stored_width) if orientation in _SWAPS_AXES else (stored_width, stored_height)
     source = SourceInfo(format=source_format, width=upright[0], height=upright[1], frames=frames)
@@ -317,14 +341,32 @@ def _region_in(placement: Placement, source: Size, content: Box) -> Box:
     return scale_box(placement.box, x=x, y=y, offset=(content[0], content[1]))
 
 
-def _render_stills(decoded: Decoded, plan: DecodePlan, placements: Sequence[Placement]) -> dict[Placement, Image.Image]:
-    """Each distinct placement, largest first, each from the smallest earlier result that is big enough."""
+def _whole_picture(image: Image.Image, content: Box) -> Image.Image:
+    """`image` cut to where the source lies in it (a JPEG shrink can leave a part-pixel edge)."""
+    if content == (0.0, 0.0, float(image.width), float(image.height)):
+        return image
+    left, top, right, bottom = (round(edge) for edge in content)
+    return image.crop((left, top, right, bottom))
+
+
+def _render_stills(
+    decoded: Decoded, plan: DecodePlan, placements: Sequence[Placement]
+) -> tuple[dict[Placement, Image.Image], Image.Image]:
+    """Each distinct placement, largest first, each from the smallest earlier result that is big enough;
+    and the smallest image of the whole source made on the way (for the placeholder)."""
     source = (plan.source.width, plan.source.height)
     whole_source = (0.0, 0.0, float(source[0]), float(source[1]))
     # Images showing the whole source, largest first: the decode, then each `fit` result.
     whole_frames: list[tuple[Image.Image, Box]] = [(decoded.image, decoded.content)]
+    analyses: dict[int, Callable[[Box], Box]] = {}  # per whole frame analysed (by index), for smart crops
     rendered: dict[Placement, Image.Image] = {}
-    for placement in sorted(set(placements), key=lambda each: each.area, reverse=True):
+    for planned in sorted(set(placements), key=lambda each: each.area, reverse=True):
+        placement = planned
+        if planned.smart:
+            index = len(whole_frames) - 1
+            if index not in analyses:
+                analyses[index] = _smart_mover(_whole_picture(*whole_frames[index]), source)
+            placement = replace(planned, box=analyses[index](planned.box))
         image, region = decoded.image, _region_in(placement, source, decoded.content)
         small_step_filter = decoded.small_step_filter
         for candidate, content in reversed(whole_frames[1:]):
@@ -335,22 +377,40 @@ def _render_stills(decoded: Decoded, plan: DecodePlan, placements: Sequence[Plac
                 image, region, small_step_filter = candidate, candidate_region, CHAINED_SMALL_STEP_FILTER
                 break
         result = _resample(image, placement.size, region, small_step_filter=small_step_filter)
-        rendered[placement] = result
+        rendered[planned] = result
         if placement.box == whole_source:
             whole_frames.append((result, (0.0, 0.0, float(result.width), float(result.height))))
-    return rendered
+    return rendered, _whole_picture(*whole_frames[-1])
 
 
-def _render_animation(opened: _Source, plan: DecodePlan, placement: Placement, preset: Preset) -> bytes:
-    """Every frame resampled on its own as it is decoded, so memory holds one full-size frame at a time.
+def _smart_mover(picture: Image.Image, source: Size) -> Callable[[Box], Box]:
+    """Where smart crops of `source` go, judged on `picture` (the whole source, any size).
+
+    smartcrop.py is imported here, on the first smart preset: the default presets have none, so cold
+    starts do not pay for it (~3 ms of ImageFilter, ImageOps, ImageStat).
+    """
+    from .smartcrop import saliency, smart_box
+
+    profile = saliency(picture)
+    return lambda box: smart_box(profile, source, box)
+
+
+def _render_animation(
+    opened: _Source, plan: DecodePlan, placement: Placement, preset: Preset
+) -> tuple[bytes, Image.Image]:
+    """Every frame resampled on its own as it is decoded, so memory holds one full-size frame at a time;
+    and a small copy of the whole first frame (for a smart crop here, and the placeholder when no still
+    is made). A smart crop is placed once, on the first frame, and kept for all of them.
 
     Only for an animated source with an animated preset, so `_plan` has counted the frames.
     """
     assert plan.source.frames is not None
+    source = (plan.source.width, plan.source.height)
     frames: list[Image.Image] = []
     durations: list[int] = []
     loop = 0
     image = opened.image
+    first_frame = None
     for index in range(plan.source.frames):
         with _reading(opened.format, opened.data, f"frame {index + 1}"):
             image.seek(index)
@@ -358,8 +418,22 @@ def _render_animation(opened: _Source, plan: DecodePlan, placement: Placement, p
         loop = image.info.get("loop", loop)
         durations.append(int(image.info.get("duration") or DEFAULT_FRAME_MS))
         frame = _upright_working_frame(image, plan.orientation, may_modify=False)
+        if first_frame is None:
+            first_frame = _preview(frame)
+            if placement.smart:
+                placement = replace(placement, box=_smart_mover(first_frame, source)(placement.box))
         frames.append(_resample(frame, placement.size, placement.box, small_step_filter=Image.Resampling.LANCZOS))
-    return encode_animation(frames, durations_ms=durations, loop=loop, preset=preset)
+    assert first_frame is not None
+    return encode_animation(frames, durations_ms=durations, loop=loop, preset=preset), first_frame
+
+
+def _preview(frame: Image.Image) -> Image.Image:
+    """A small copy of a whole frame, enough for the smart-crop analysis and the placeholder."""
+    scale = PREVIEW_SIDE / max(frame.size)
+    if scale >= 1:
+        return frame.copy()
+    size = (max(1, round(frame.width * scale)), max(1, round(frame.height * scale)))
+    return frame.resize(size, Image.Resampling.BOX, reducing_gap=2.0)
 
 
 def plan(data: bytes, presets: Sequence[Preset], limits: Limits) -> DecodePlan:
@@ -385,12 +459,20 @@ def make_thumbnails(data: bytes, presets: Sequence[Preset], limits: Limits) -> R
     decode_plan = _plan(opened, presets, limits)
     animated = [preset.animated and decode_plan.source.animated for preset in presets]
     still_placements = [p for p, is_animated in zip(decode_plan.placements, animated, strict=True) if not is_animated]
-    stills = _render_stills(_decode(opened, decode_plan), decode_plan, still_placements) if still_placements else {}
+    stills: dict[Placement, Image.Image] = {}
+    smallest_whole: Image.Image | None = None  # the smallest picture of the whole source made on the way
+    if still_placements:
+        stills, smallest_whole = _render_stills(_decode(opened, decode_plan), decode_plan, still_placements)
     thumbnails = []
     for preset, placement, is_animated in zip(presets, decode_plan.placements, animated, strict=True):
         if is_animated:
-            data_out = _render_animation(opened, decode_plan, placement, preset)
+            data_out, first_frame = _render_animation(opened, decode_plan, placement, preset)
+            if smallest_whole is None:
+                smallest_whole = first_frame
         else:
             data_out = encode_still(stills[placement], preset)
         thumbnails.append(Thumbnail(preset=preset, data=data_out, width=placement.size[0], height=placement.size[1]))
-    return Rendition(source=decode_plan.source, thumbnails=tuple(thumbnails))
+    assert smallest_whole is not None
+    return Rendition(
+        source=decode_plan.source, thumbnails=tuple(thumbnails), placeholder=make_placeholder(smallest_whole)
+    )

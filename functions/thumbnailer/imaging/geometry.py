@@ -1,14 +1,26 @@
 """Size arithmetic: where each preset's pixels come from and how large they end up.
 
-Pure numbers, no Pillow images, so every rule (never upscale, never a 0-pixel side, centre
-crop for `cover`) can be checked exhaustively on its own.
+Pure numbers, no Pillow images, so every rule (never upscale, never a 0-pixel side, where a
+`cover` crop sits) can be checked exhaustively on its own. A `smart` crop is placed in the centre
+here; the engine moves it once the picture is decoded (smartcrop.py), keeping its size.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .presets import COVER, MAX_SIDE, Preset
+from .presets import COVER, MAX_SIDE, SMART, Preset
+
+# How far along each free axis (0: left/top, 1: right/bottom) each gravity puts a `cover` crop.
+# `smart` starts centred: its position is chosen from the pixels (smartcrop.py).
+GRAVITY_ANCHORS: dict[str, tuple[float, float]] = {
+    "center": (0.5, 0.5),
+    "smart": (0.5, 0.5),
+    "top": (0.5, 0.0),
+    "bottom": (0.5, 1.0),
+    "left": (0.0, 0.5),
+    "right": (1.0, 0.5),
+}
 
 Size = tuple[int, int]
 Box = tuple[float, float, float, float]  # left, top, right, bottom; fractional is fine
@@ -23,6 +35,8 @@ class Placement:
 
     size: Size
     box: Box  # in upright source pixels
+    # A `smart` cover crop: `box` is only its size and a centred start; the engine moves it (smartcrop.py).
+    smart: bool = False
 
     @property
     def area(self) -> int:
@@ -36,7 +50,7 @@ class Placement:
 
 
 def place(preset: Preset, source: Size) -> Placement:
-    """Fit inside the preset's box or cover it with a centre crop; never upscale, never 0 px.
+    """Fit inside the preset's box or cover it with a crop placed by the preset's gravity; never upscale, never 0 px.
 
     A width-only preset is bounded in height by MAX_SIDE, so a needle-thin source cannot make
     an output taller than any encoder accepts.
@@ -55,9 +69,14 @@ def place(preset: Preset, source: Size) -> Placement:
         return Placement(size=(out_width, out_height), box=(0.0, 0.0, float(width), float(height)))
     crop_width = min(float(width), out_width / scale)
     crop_height = min(float(height), out_height / scale)
-    left = (width - crop_width) / 2
-    top = (height - crop_height) / 2
-    return Placement(size=(out_width, out_height), box=(left, top, left + crop_width, top + crop_height))
+    anchor_x, anchor_y = GRAVITY_ANCHORS[preset.gravity]
+    left = (width - crop_width) * anchor_x
+    top = (height - crop_height) * anchor_y
+    return Placement(
+        size=(out_width, out_height),
+        box=(left, top, left + crop_width, top + crop_height),
+        smart=preset.gravity == SMART and (crop_width < width or crop_height < height),
+    )
 
 
 def jpeg_draft_scale(source: Size, placements: tuple[Placement, ...], *, min_shrink_left: float) -> int:

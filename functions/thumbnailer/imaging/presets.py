@@ -16,14 +16,23 @@ FIT = "fit"
 COVER = "cover"
 MODES = (FIT, COVER)
 
-FORMATS = ("jpeg", "png", "webp")
-EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp"}
-CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+# Where a `cover` preset's crop window sits: in the middle, against one edge, or where the picture's
+# detail, colour and skin tones are (smartcrop.py). A `fit` preset keeps the whole image, so it has none.
+CENTER = "center"
+SMART = "smart"
+GRAVITIES = (CENTER, SMART, "top", "bottom", "left", "right")
+
+FORMATS = ("jpeg", "png", "webp", "avif")
+EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "avif": "avif"}
+CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "avif": "image/avif"}
 
 # What an optional preset key means when left out (the schema's defaults; cdk.json sets every preset in full).
 DEFAULT_FORMAT = "jpeg"
 DEFAULT_QUALITY = 82
 DEFAULT_BACKGROUND = "#ffffff"
+DEFAULT_GRAVITY = CENTER
+DEFAULT_SPEED = 6  # libavif's own default effort for AVIF (0 slowest and smallest .. 10 fastest)
+MAX_SPEED = 10
 
 MAX_SIDE = 8192
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -45,10 +54,12 @@ class Preset:
     height: int | None  # None: only the width bounds a `fit` preset
     mode: str = FIT
     format: str = DEFAULT_FORMAT
-    quality: int = DEFAULT_QUALITY  # jpeg and webp; PNG is lossless
+    quality: int = DEFAULT_QUALITY  # jpeg, webp and avif; PNG is lossless
     progressive: bool = False  # jpeg only
     animated: bool = False  # keep animation (webp output only), bounded by Limits.max_frames
     background: str = DEFAULT_BACKGROUND  # what alpha is flattened onto: jpeg only (the others keep alpha)
+    speed: int = DEFAULT_SPEED  # avif only: encoder effort, 0 (slowest, smallest) to 10 (fastest)
+    gravity: str = DEFAULT_GRAVITY  # cover only: where the crop window sits (one of GRAVITIES)
 
     @property
     def extension(self) -> str:
@@ -93,15 +104,23 @@ def require_choice(where: str, value: Any, allowed: Sequence[str]) -> str:
 
 # Which optional preset settings each format uses. A setting given for a format that would ignore it is a
 # configuration error, never silently dropped: `quality` means nothing to PNG (lossless), `background` only
-# matters where alpha must be flattened (JPEG has none), and only WebP output keeps animation.
+# matters where alpha must be flattened (JPEG has none), only WebP output keeps animation, and `speed` is
+# the AVIF encoder's effort (the other encoders' effort is fixed in encode.py).
 FORMAT_SETTINGS: dict[str, frozenset[str]] = {
     "jpeg": frozenset({"quality", "progressive", "background"}),
     "png": frozenset(),
     "webp": frozenset({"quality", "animated"}),
+    "avif": frozenset({"quality", "speed"}),
+}
+# The same rule for the mode: only a `cover` preset crops, so only it has a crop position.
+MODE_SETTINGS: dict[str, frozenset[str]] = {
+    FIT: frozenset(),
+    COVER: frozenset({"gravity"}),
 }
 REQUIRED_KEYS = frozenset({"name", "width"})
 SHAPE_KEYS = frozenset({"height", "mode", "format"})
-PRESET_KEYS = REQUIRED_KEYS | SHAPE_KEYS | frozenset().union(*FORMAT_SETTINGS.values())
+MODE_KEYS = frozenset().union(*MODE_SETTINGS.values())
+PRESET_KEYS = REQUIRED_KEYS | SHAPE_KEYS | MODE_KEYS | frozenset().union(*FORMAT_SETTINGS.values())
 
 
 def parse_preset(raw: Any, where: str = "presets[0]") -> Preset:
@@ -125,7 +144,13 @@ def parse_preset(raw: Any, where: str = "presets[0]") -> Preset:
     if height is not None:
         height = require_int(f"{where}.height", height, 1, MAX_SIDE)
     fmt = require_choice(f"{where}.format", raw.get("format", DEFAULT_FORMAT), FORMATS)
-    ignored = sorted(set(raw) - REQUIRED_KEYS - SHAPE_KEYS - FORMAT_SETTINGS[fmt])
+    not_for_mode = sorted(set(raw) & (MODE_KEYS - MODE_SETTINGS[mode]))
+    if not_for_mode:
+        raise ConfigError(
+            f"{where}.{not_for_mode[0]}: not used by mode {mode!r}; "
+            f"{mode} presets take {', '.join(sorted(MODE_SETTINGS[mode])) or 'no crop settings'}"
+        )
+    ignored = sorted(set(raw) - REQUIRED_KEYS - SHAPE_KEYS - MODE_SETTINGS[mode] - FORMAT_SETTINGS[fmt])
     if ignored:
         raise ConfigError(
             f"{where}.{ignored[0]}: not used by format {fmt!r}; "
@@ -137,6 +162,8 @@ def parse_preset(raw: Any, where: str = "presets[0]") -> Preset:
     background = raw.get("background", DEFAULT_BACKGROUND)
     if not isinstance(background, str) or not COLOUR_PATTERN.match(background):
         raise ConfigError(f"{where}.background: expected a colour like '#ffffff', got {background!r}")
+    speed = require_int(f"{where}.speed", raw.get("speed", DEFAULT_SPEED), 0, MAX_SPEED)
+    gravity = require_choice(f"{where}.gravity", raw.get("gravity", DEFAULT_GRAVITY), GRAVITIES)
     return Preset(
         name=name,
         width=width,
@@ -147,22 +174,27 @@ def parse_preset(raw: Any, where: str = "presets[0]") -> Preset:
         progressive=progressive,
         animated=animated,
         background=background.lower(),
+        speed=speed,
+        gravity=gravity,
     )
 
 
 def preset_to_json(preset: Preset) -> dict[str, Any]:
-    """The JSON form `parse_preset` reads back to an equal Preset: every setting its format uses, no other."""
+    """The JSON form `parse_preset` reads back to an equal Preset: every setting its mode and format use, no other."""
     shape: dict[str, Any] = {"name": preset.name, "width": preset.width}
     if preset.height is not None:
         shape["height"] = preset.height
     shape.update(mode=preset.mode, format=preset.format)
     settings = {
+        "gravity": preset.gravity,
         "quality": preset.quality,
         "progressive": preset.progressive,
         "animated": preset.animated,
         "background": preset.background,
+        "speed": preset.speed,
     }
-    return shape | {key: value for key, value in settings.items() if key in FORMAT_SETTINGS[preset.format]}
+    used = MODE_SETTINGS[preset.mode] | FORMAT_SETTINGS[preset.format]
+    return shape | {key: value for key, value in settings.items() if key in used}
 
 
 def parse_presets(raw: Any, where: str = "presets") -> tuple[Preset, ...]:

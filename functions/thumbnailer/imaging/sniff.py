@@ -112,12 +112,12 @@ def ends_early(image_format: str, data: bytes) -> bool:
     """Whether the bytes stop before the container says they should (a cut-short upload).
 
     Used only to explain a decoder failure: Pillow says "truncated" for JPEG, PNG and GIF,
-    but a short WebP or AVIF fails as a generic decoder error.
+    but a short WebP, AVIF or HEIF fails as a generic decoder error.
     """
     match image_format:
         case "webp":
             return int.from_bytes(data[4:8], "little") + 8 > len(data)
-        case "avif":
+        case "avif" | "heif":
             return _iso_boxes_end_early(data)
         case "png":
             return b"IEND" not in data[-64:]

@@ -63,7 +63,7 @@ def test_every_allowed_format_becomes_every_default_preset(source_format, data):
         (samples.encoded(PHOTO.resize((64, 64)), "ICO"), None),
         (samples.encoded(PHOTO, "EPS"), None),
         (b"8BPS\x00\x01" + bytes(40), None),  # Photoshop
-        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64), None),  # iPhone HEIC
+        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64), RejectReason.CORRUPT),  # HEIC brand only
         (samples.encoded(PHOTO, "JPEG2000"), None),
         (samples.encoded(PHOTO, "QOI"), None),
     ],

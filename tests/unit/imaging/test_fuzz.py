@@ -19,6 +19,7 @@ from thumbnailer.imaging.presets import Limits
 from thumbnailer.imaging.rejections import ImageRejected
 
 from . import samples
+from .heif_samples import heic
 from .samples import fit_preset
 
 pytestmark = pytest.mark.filterwarnings("ignore:Tag data larger than file:UserWarning")  # EXIF parser noise
@@ -50,6 +51,7 @@ SEEDS = {
     "gif": samples.gif(_small.quantize(32)),
     "animated-gif": samples.animation("GIF", samples.numbered_frames(3, (24, 18))),
     "avif": samples.encoded(_small, "AVIF", quality=50),
+    "heic": heic(_small, orientation=6, quality=50),
 }
 
 
