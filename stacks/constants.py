@@ -59,6 +59,8 @@ LOG_RETENTION: dict[int, logs.RetentionDays] = {
 # Queue and event-delivery policy, in one place so tests and docs can name them.
 VISIBILITY_TIMEOUT_FACTOR = 6  # Lambda rejects an SQS mapping whose queue visibility is below 6x the function timeout
 INGEST_RETENTION_DAYS = 4
+# A backfill of millions of objects at a low concurrency can take days to drain: keep its messages a week.
+BACKFILL_RETENTION_DAYS = 7
 DEAD_LETTER_RETENTION_DAYS = 14  # longer than the source queue, so a message never expires before it is redriven
 MAX_RECEIVE_COUNT = 5
 EVENT_MAX_AGE_HOURS = 24  # EventBridge's maximum
