@@ -180,6 +180,18 @@ class LocalPipeline:
             Bucket=self.originals_bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
         )
 
+    def seed_existing(self, objects: Mapping[str, bytes]) -> None:
+        """Put originals as if they predate the pipeline: with the bucket's EventBridge notifications off, so no
+        event is sent for them (what `thumbnails backfill` is for), then on again."""
+        self.s3.put_bucket_notification_configuration(Bucket=self.originals_bucket, NotificationConfiguration={})
+        try:
+            for key, data in objects.items():
+                self.s3.put_object(Bucket=self.originals_bucket, Key=key, Body=data)
+        finally:
+            self.s3.put_bucket_notification_configuration(
+                Bucket=self.originals_bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+            )
+
     def run(self, *, deadline_seconds: float = 120.0) -> PollReport:
         """Invoke the function until every queue it consumes is drained (failures are retried until redriven).
 

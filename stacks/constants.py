@@ -11,11 +11,13 @@ from pathlib import Path
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
+# Re-exported: names.py holds it, so that the operator CLI reads it without starting the CDK.
+from stacks.names import STACK_NAME as STACK_NAME
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_CODE_DIR = REPO_ROOT / "functions"  # the asset root: it holds the `thumbnailer` package
 LAYER_DIR = REPO_ROOT / "layers" / "imaging"
 
-STACK_NAME = "ThumbnailPipeline"
 PROJECT_TAG = "thumbnail-pipeline"
 FUNCTION_HANDLER = "thumbnailer.handler.lambda_handler"
 
