@@ -231,7 +231,9 @@ def backfill_command(
             else:
                 _print_estimate(summary)
             return
-        if objects is not None and objects > confirm_above:
+        if objects is None:  # an inventory: its size is only known once the map run reads it
+            _confirm("This backfill covers every object the inventory lists.", yes=yes, json_output=json_output)
+        elif objects > confirm_above:
             _confirm(
                 f"This backfill covers {objects} objects (orchestration ~${estimate.total_usd:.2f}).",
                 yes=yes,
