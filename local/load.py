@@ -13,6 +13,7 @@ nothing under a burst, not how fast Lambda is (see README, Performance, for per-
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -25,6 +26,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
+from local.demo import _isolate_from_real_aws as isolate_from_real_aws
 from local.moto_cloud import StackAssembly, synthesize
 from local.pipeline import LocalPipeline
 
@@ -36,6 +38,7 @@ QUEUE_OUTPUTS = (
     "BackfillDeadLetterQueueUrl",
 )
 VARIANTS_PER_UPLOAD = 4  # cdk.json's default presets
+DEFAULT_LOG = Path("out/load/function.log")
 
 
 @dataclass
@@ -124,10 +127,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.load", description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--uploads", type=int, default=2000)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--log", type=Path, default=DEFAULT_LOG, help=f"the function's log lines (default {DEFAULT_LOG})"
+    )
     arguments = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as outdir:
+    isolate_from_real_aws()
+    arguments.log.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as outdir, arguments.log.open("w", encoding="utf-8") as log:
         print(f"synthesizing and deploying into moto, then {arguments.uploads} uploads...", file=sys.stderr)
-        load = run_load(synthesize(outdir=Path(outdir)), uploads=arguments.uploads)
+        assembly = synthesize(outdir=Path(outdir))
+        # The handler module is first imported in here, so Powertools' logger writes to the log file too.
+        with contextlib.redirect_stdout(log):
+            load = run_load(assembly, uploads=arguments.uploads)
     if arguments.json:
         print(json.dumps({**asdict(load), "perSecond": load.per_second, "ok": load.ok}, indent=2))
     else:

@@ -10,6 +10,8 @@ Order of the checks: cheapest first, and nothing is downloaded that the event al
    a variant or the manifest of a newer one. A variant made from a newer upload stops the older event
    (`superseded`) before it writes anything more, and no manifest is written unless every variant was.
 A refused source with a known key gets a `rejected` manifest, so whoever waits for the manifest learns why.
+Once a complete manifest is in place, variants its predecessor listed for presets no longer configured are deleted.
+A backfill message (from the backfill queue: a key and a mode, no event) is handed to `backfill.Backfiller`.
 
 An Object Deleted event (same message checks, steps 1-2) removes the thumbnails of an original that is gone:
 a. ask S3 whether the key still has a current object (HEAD, no version): deleting a non-current version or

@@ -134,6 +134,8 @@ def test_the_role_lists_the_originals_and_sends_to_the_backfill_queue_only(defau
     ]
     for statement in by_service["states"]:
         assert machine_id in json.dumps(statement["Resource"])
+    # AND its map runs can be redriven (Step Functions re-runs the failed child executions)
+    assert any("states:RedriveExecution" in actions_of(statement) for statement in by_service["states"])
     # AND the only '*' is CloudWatch Logs' log-delivery API, which cannot be scoped
     log_delivery = {
         "logs:CreateLogDelivery",
