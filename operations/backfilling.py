@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from .deployed import DeployedFunction, list_keys
 
 SQS_BATCH = 10
 SEND_ATTEMPTS = 3
+SEND_THREADS = 8  # SendMessageBatch calls in flight: SQS takes them in parallel
 POLL_SECONDS = 5.0
 REDRIVABLE = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
 
@@ -58,30 +60,40 @@ def enqueue_local(
     mode: BackfillMode,
     *,
     on_sent: Callable[[int], None] | None = None,
+    threads: int = SEND_THREADS,
 ) -> LocalResult:
-    """Send one backfill message per key to the backfill queue, in batches of 10; entries SQS reports as failed
-    are sent again (up to SEND_ATTEMPTS), and the keys still failing are returned. Re-running is safe."""
+    """Send one backfill message per key to the backfill queue, in batches of 10 (several batches in flight);
+    entries SQS reports as failed are sent again (up to SEND_ATTEMPTS), and the keys still failing are returned.
+    Re-running is safe: the function skips what is already done."""
     sqs = deployment.client("sqs")
     queue_url = deployment.output("BackfillQueueUrl")
     bucket = deployment.output("OriginalsBucketName")
-    result = LocalResult()
-    started = time.perf_counter()
-    for start in range(0, len(keys), SQS_BATCH):
-        pending = {str(index): key for index, key in enumerate(keys[start : start + SQS_BATCH])}
+
+    def send(batch: Sequence[str]) -> tuple[int, list[str]]:
+        pending = {str(index): key for index, key in enumerate(batch)}
+        sent_total = 0
         for _ in range(SEND_ATTEMPTS):
             entries = [
                 {"Id": entry_id, "MessageBody": backfill_message(bucket=bucket, key=key, mode=mode)}
                 for entry_id, key in pending.items()
             ]
             response = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
-            sent = [entry["Id"] for entry in response.get("Successful", [])]
-            result.sent += len(sent)
+            sent = {entry["Id"] for entry in response.get("Successful", [])}
+            sent_total += len(sent)
             if on_sent is not None:
                 on_sent(len(sent))
             pending = {entry_id: key for entry_id, key in pending.items() if entry_id not in sent}
             if not pending:
                 break
-        result.failed.extend(pending.values())
+        return sent_total, list(pending.values())
+
+    result = LocalResult()
+    started = time.perf_counter()
+    batches = [keys[start : start + SQS_BATCH] for start in range(0, len(keys), SQS_BATCH)]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for sent, failed in pool.map(send, batches):
+            result.sent += sent
+            result.failed.extend(failed)
     result.seconds = time.perf_counter() - started
     return result
 
