@@ -165,6 +165,7 @@ class Backfill(Construct):
             )
             Validations.of(self.role).acknowledge(
                 Acknowledgment(
+                    # CDK's manifest reader writes this ARN with the partition always as a token.
                     id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{config.backfill_inventory_bucket}/*]",
                     reason="The inventory manifest and its data files: their keys are dated, known only at run time.",
                 )
@@ -265,7 +266,10 @@ class Backfill(Construct):
         assert isinstance(resource, CfnResource)
         logical_id = stack.resolve(stack.get_logical_id(resource))
         name = '{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"' + logical_id + '"}]}]}'
-        execution = "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:" + name
+        partition, region, account = (
+            _as_nag_spells(stack, value) for value in (stack.partition, stack.region, stack.account)
+        )
+        execution = f"arn:{partition}:states:{region}:{account}:execution:" + name
         for pattern, what in ((":*", "describe/stop"), ("/backfill:*", "redrive")):
             Validations.of(self.state_machine).acknowledge(
                 Acknowledgment(
@@ -273,3 +277,21 @@ class Backfill(Construct):
                     reason=f"The Distributed Map may {what} its own executions and map runs (ids known at run time).",
                 )
             )
+
+
+def _as_nag_spells(stack: Stack, value: str) -> str:
+    """A value as cdk-nag writes it in a finding: literals as they are, `{"Ref": "AWS::Region"}` as
+    `<AWS::Region>`, an Fn::Join of those joined. Whether a pseudo parameter is a literal depends on the stack's
+    environment (`cdk synth` with a default region fixes the region and partition), so ids are computed."""
+    return _render(stack.resolve(value))
+
+
+def _render(resolved: object) -> str:
+    if isinstance(resolved, str):
+        return resolved
+    if isinstance(resolved, dict) and "Ref" in resolved:
+        return f"<{resolved['Ref']}>"
+    if isinstance(resolved, dict) and "Fn::Join" in resolved:
+        separator, parts = resolved["Fn::Join"]
+        return str(separator).join(_render(part) for part in parts)
+    raise ValueError(f"cannot spell {resolved!r} as cdk-nag does")

@@ -15,7 +15,7 @@ from moto import mock_aws
 from stacks.cdk_json import thumbnails_defaults
 from thumbnailer.backfill import backfill_message, parse_backfill
 
-from .conftest import OVERRIDES, Synthesized
+from .conftest import OVERRIDES, Synthesized, synthesize
 
 STATE_MACHINE = "AWS::StepFunctions::StateMachine"
 PLACEHOLDER_PARTITION = "aws"
@@ -266,3 +266,16 @@ def test_the_state_machine_sends_exactly_the_message_the_function_builder_builds
     )
     assert bodies == expected
     assert sorted(parse_backfill(message["Body"]).key for message in received) == sorted(keys)
+
+
+def test_the_nag_acknowledgments_hold_when_the_cdk_cli_fixes_account_and_region(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    # GIVEN the environment `cdk synth` sets from the caller's profile (the region then appears literally in ARNs)
+    monkeypatch.setenv("CDK_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("CDK_DEFAULT_ACCOUNT", "123456789012")
+    # WHEN the stack with an inventory bucket is synthesized (cdk-nag runs; any unacknowledged finding raises)
+    stack = synthesize(tmp_path, context={"thumbnailsOverrides": json.dumps({"backfillInventoryBucket": "inv"})})
+    # THEN it synthesized, with the region fixed in the Distributed Map's execution ARNs
+    assert "eu-west-1" in json.dumps(stack.resources)
+    assert len(distributed_maps(definition(stack))) == 2
