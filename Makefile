@@ -7,7 +7,7 @@ CDK := node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: install demo test test-unit test-infra test-e2e load synth synth-check lint format bench deploy diff clean
+.PHONY: install demo test test-unit test-infra test-e2e load sandbox synth synth-check lint format bench deploy diff clean
 
 # The venv is rebuilt when a requirements file changes; node_modules when the lock file does.
 $(VENV)/.installed: requirements.txt requirements-dev.txt layers/imaging/requirements.txt
@@ -39,6 +39,9 @@ test-e2e: install
 
 load: install ## A burst of 2,000 uploads through the pipeline deployed in moto: all complete, none lost or written twice
 	$(PY) -m local.load --uploads $(or $(UPLOADS),2000)
+
+sandbox: install ## moto's server on localhost with the stack deployed and originals to backfill; try the `thumbnails` CLI
+	$(PY) -m local.sandbox $(if $(PORT),--port $(PORT))
 
 synth: install ## Synthesize with the real layer build, CloudFormation validation and cdk-nag
 	$(CDK) synth --quiet
