@@ -34,6 +34,7 @@ from .aws import (
 from .deployed import DeployedFunction
 
 DEFAULT_CONFIRM_ABOVE = 10_000
+RETENTION_SHARE = 0.5  # ask for --yes when the drain would take more than half the queue's retention
 
 app = typer.Typer(
     name="thumbnails",
@@ -199,13 +200,19 @@ def backfill_command(
         int, typer.Option(help="Ask for --yes above this many objects", min=0)
     ] = DEFAULT_CONFIRM_ABOVE,
     wait: Annotated[bool, typer.Option(help="Follow the map run until it ends")] = True,
+    seconds_per_image: Annotated[
+        float, typer.Option(help="Assumed seconds per image and instance, for the drain estimate", min=0.001)
+    ] = status.DEFAULT_SECONDS_PER_IMAGE,
     json_output: JsonOption = False,
 ) -> None:
     """Render what is already in the bucket. Re-running resumes: done objects are skipped (mode missing/stale)."""
     with _operating(stack):
         deployment = Deployment.find(stack)
         function = DeployedFunction.read(deployment)
-        batch_size = function.batch_size.get(_queue_arn(deployment, "BackfillQueueUrl"), 10)
+        backfill_queue = _queue_attributes(deployment, "BackfillQueueUrl")
+        batch_size = function.batch_size.get(backfill_queue["QueueArn"], 10)
+        concurrency = function.concurrency.get(backfill_queue["QueueArn"])
+        retention = int(backfill_queue["MessageRetentionPeriod"])
         listing: backfilling.Listing | None = None
         if inventory_manifest is None:
             with _progress(not json_output) as bar:
@@ -224,6 +231,9 @@ def backfill_command(
             "listed": listing.listed if listing is not None else None,
             "accepted": len(listing.accepted) if listing is not None else None,
             "estimatedCost": estimate.to_json() if objects is not None else None,
+            # At the backfill mapping's maximum concurrency; messages older than the queue's retention are lost.
+            "estimatedDrainSeconds": _drain_seconds(objects, concurrency, seconds_per_image),
+            "queueRetentionSeconds": retention,
         }
         if dry_run:
             if json_output:
@@ -231,6 +241,15 @@ def backfill_command(
             else:
                 _print_estimate(summary)
             return
+        drain = summary["estimatedDrainSeconds"]
+        if drain is not None and drain > retention * RETENTION_SHARE:
+            _confirm(
+                f"Draining {objects} messages at {concurrency} instances takes ~{drain / 86400:.1f} days, close to or "
+                f"beyond the backfill queue's {retention / 86400:.0f}-day retention: messages may expire unprocessed. "
+                "Raise backfillMaxConcurrency, or backfill one --prefix at a time.",
+                yes=yes,
+                json_output=json_output,
+            )
         if objects is None:  # an inventory: its size is only known once the map run reads it
             _confirm("This backfill covers every object the inventory lists.", yes=yes, json_output=json_output)
         elif objects > confirm_above:
@@ -276,8 +295,17 @@ def backfill_command(
         raise typer.Exit(EXIT_FAILED)
 
 
-def _queue_arn(deployment: Deployment, output: str) -> str:
-    return redrive.queue_arn(deployment.client("sqs"), deployment.output(output))
+def _queue_attributes(deployment: Deployment, output: str) -> dict[str, str]:
+    attributes: dict[str, str] = deployment.client("sqs").get_queue_attributes(
+        QueueUrl=deployment.output(output), AttributeNames=["QueueArn", "MessageRetentionPeriod"]
+    )["Attributes"]
+    return attributes
+
+
+def _drain_seconds(objects: int | None, concurrency: int | None, seconds_per_image: float) -> float | None:
+    if objects is None or not concurrency:
+        return None
+    return round(objects * seconds_per_image / concurrency, 1)
 
 
 def _print_estimate(summary: dict[str, Any]) -> None:

@@ -106,7 +106,7 @@ def collect_status(
     ]
     manifest_keys = {
         original: key
-        for key in list_keys(s3, thumbnails_bucket, prefix, on_page=lambda count: progress("listing", 0))
+        for key in list_keys(s3, thumbnails_bucket, prefix, on_page=lambda count: progress("thumbnails", count))
         if (original := manifest_original(key)) is not None
     }
     statuses: Counter[str] = Counter()

@@ -97,6 +97,37 @@ def test_a_preset_change_shows_stale_sets_and_backfill_stale_rerenders_them(pipe
         assert (after["manifests"]["complete"], after["manifests"]["stale"]) == (20, 0)
 
 
+def test_a_dry_run_counts_and_prices_and_a_backfill_outlasting_the_queue_needs_yes(
+    pipeline_assembly: StackAssembly,
+) -> None:
+    with mock_aws():
+        # GIVEN 30 originals without thumbnails and an object the key filter does not accept
+        pipeline = LocalPipeline.deploy(pipeline_assembly, session=boto3.Session())
+        pipeline.seed_existing({**{f"d/{index:02d}.jpg": SMALL_IMAGE for index in range(30)}, "d/notes.txt": b"text"})
+
+        # WHEN the operator asks for a dry run, of the state machine path and of the local one
+        code, machine, _ = thumbnails("backfill", "--dry-run", "--json")
+        local_code, local, _ = thumbnails("backfill", "--local", "--dry-run", "--json")
+        # AND then for a backfill that, at an absurd time per image, would outlast the queue's retention
+        slow_code, _, message = thumbnails("backfill", "--local", "--seconds-per-image", "100000", "--json")
+
+        # THEN the dry runs count what each path sends and price it, and nothing was sent
+        assert (code, local_code) == (0, 0)
+        assert machine is not None
+        assert local is not None
+        assert (machine["objects"], machine["listed"], machine["accepted"]) == (31, 31, 30)
+        assert local["objects"] == 30
+        assert machine["estimatedCost"]["state_transitions_usd"] > 0
+        assert local["estimatedCost"]["state_transitions_usd"] == 0
+        assert local["estimatedDrainSeconds"] == 30 * 0.5 / 2  # at the backfill mapping's 2 instances
+        assert local["queueRetentionSeconds"] == 7 * 24 * 3600
+        assert pipeline.queue_messages("BackfillQueueUrl") == []
+        # AND the slow one was refused until confirmed, saying why
+        assert slow_code == 6
+        assert "retention" in message
+        assert pipeline.queue_messages("BackfillQueueUrl") == []
+
+
 def test_dead_lettered_messages_complete_after_redrive(pipeline_assembly: StackAssembly) -> None:
     with mock_aws():
         # GIVEN two uploads whose thumbnail writes failed five times (an injected S3 fault), now in the ingest DLQ
