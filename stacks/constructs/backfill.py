@@ -8,12 +8,13 @@ low-concurrency event source mapping (so live uploads keep priority).
     -> Distributed Map (Standard parent), ItemReader S3 ListObjectsV2 under the prefix (or the S3 Inventory
        manifest), ItemSelector builds each item's SendMessageBatch entry (the backfill message, as
        `thumbnailer.backfill.backfill_message` builds it), ItemBatcher: ITEMS_PER_CHILD per child
-    -> Express child: States.ArrayPartition into groups of 10 -> inline Map -> sqs:sendMessageBatch
-       (SDK integration); any entry SQS reports as Failed fails the child, so the map run counts it and a
-       redrive of the execution sends it again (duplicates are harmless: the function skips what is done).
+    -> Express child: inline Map serialising each message (States.JsonToString), States.ArrayPartition into
+       groups of 10, inline Map -> sqs:sendMessageBatch (SDK integration); any entry SQS reports as Failed fails
+       the child, so the map run counts it and a redrive of the execution sends it again (duplicates are
+       harmless: the function skips what is done).
 
 Cost: the parent is charged one state transition per *child execution*, so batching ITEMS_PER_CHILD items
-into one Express child is what keeps a million objects near $0.40 instead of $25-50 (see README, Operations).
+into one Express child is what keeps a million objects under $0.50 instead of $26-75 (README, Operations).
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ from thumbnailer.backfill import BACKFILL_KIND, BACKFILL_VERSION, BackfillMode
 # 100 keys of at most 1 KiB each stay far below a batch's 256 KiB input limit.
 ITEMS_PER_CHILD = 100
 SQS_BATCH = 10  # SendMessageBatch's maximum number of entries
-CHILD_TIMEOUT = Duration.minutes(5)  # Express executions may run 5 minutes at most
 SEND_ATTEMPTS = 4
 
 # Each listed object becomes one SendMessageBatch entry whose body is the backfill message, as
