@@ -25,7 +25,7 @@ BUILD_REQUIRES := $(PYTHON) -c "import tomllib; print(*tomllib.load(open('pyproj
 LOCK_COMPILE := $(BUILD_REQUIRES) | $(UV) pip compile - pyproject.toml --extra dev --universal --python-version 3.11 \
 	--generate-hashes --custom-compile-command "make lock" --quiet
 
-.PHONY: install lock lock-check demo test test-unit test-infra test-e2e synth synth-check lint typecheck format bench deploy diff clean
+.PHONY: install lock lock-check demo test test-unit test-infra test-e2e load sandbox synth synth-check lint typecheck format bench deploy diff clean
 
 install: $(VENV)/.editable node_modules/.installed
 
@@ -99,6 +99,12 @@ test-infra: install
 
 test-e2e: install
 	$(PY) -m pytest tests/e2e -q
+
+load: install ## A burst of 2,000 uploads through the pipeline deployed in moto: all complete, none lost or written twice
+	$(PY) -m local.load --uploads $(or $(UPLOADS),2000)
+
+sandbox: install ## moto's server on localhost with the stack deployed and originals to backfill; try the `thumbnails` CLI
+	$(PY) -m local.sandbox $(if $(PORT),--port $(PORT))
 
 synth: install node-check ## Synthesize with the real layer build, CloudFormation validation and cdk-nag
 	$(CDK) synth --quiet $(CDK_CONTEXT)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
@@ -103,34 +104,45 @@ class LocalPipeline:
         self.deployed = deployed
         self.s3 = session.client("s3")
         self.sqs = session.client("sqs")
-        _, mapping = deployed.only_resource_of_type("AWS::Lambda::EventSourceMapping")
-        properties = mapping["Properties"]
-        function_logical_id = _logical_id(properties["FunctionName"])
+        mappings = deployed.resources_of_type("AWS::Lambda::EventSourceMapping")
+        function_ids = {_logical_id(mapping["Properties"]["FunctionName"]) for mapping in mappings.values()}
+        if len(function_ids) != 1:
+            raise ValueError(f"expected the event source mappings of one function, found {sorted(function_ids)}")
         self.function = DeployedFunction.describe(
-            lambda_client=session.client("lambda"), name=deployed.physical_ids[function_logical_id]
+            lambda_client=session.client("lambda"), name=deployed.physical_ids[function_ids.pop()]
         )
         function = import_function(self.function.environment)
         # The function's own client, with the function's own botocore config unless a test gives one; separate
         # from the harness's client so that tests can inject faults into it alone.
         budget = function.S3TimeBudget.for_timeout(self.function.timeout_seconds)
         self.function_s3 = session.client("s3", config=function_s3_config or budget.client_config())
-        queue_url = deployed.physical_ids[_logical_id(properties["EventSourceArn"])]  # a queue's Ref is its URL
-        queue_arn = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
-        self.mapping = EventSourceMapping(
-            queue_url=queue_url,
-            queue_arn=queue_arn["QueueArn"],
-            batch_size=int(properties.get("BatchSize", DEFAULT_BATCH_SIZE)),
-            report_batch_item_failures="ReportBatchItemFailures" in properties.get("FunctionResponseTypes", []),
+        handler = thumbnailer_handler(
+            function=function, environment=self.function.environment, s3_client=self.function_s3
         )
-        self.poller = SqsPoller(
-            sqs_client=self.sqs,
-            mapping=self.mapping,
-            handler=thumbnailer_handler(
-                function=function, environment=self.function.environment, s3_client=self.function_s3
-            ),
-            context_factory=self.function.new_context,
-            region=session.region_name,
-        )
+        # One poller per mapping, as Lambda runs one per mapping: the ingest queue's and the backfill queue's.
+        self.pollers: dict[str, SqsPoller] = {}
+        for mapping in mappings.values():
+            properties = mapping["Properties"]
+            queue_url = deployed.physical_ids[_logical_id(properties["EventSourceArn"])]  # a queue's Ref is its URL
+            queue_arn = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
+            source = EventSourceMapping(
+                queue_url=queue_url,
+                queue_arn=queue_arn["QueueArn"],
+                batch_size=int(properties.get("BatchSize", DEFAULT_BATCH_SIZE)),
+                report_batch_item_failures="ReportBatchItemFailures" in properties.get("FunctionResponseTypes", []),
+            )
+            self.pollers[queue_url] = SqsPoller(
+                sqs_client=self.sqs,
+                mapping=source,
+                handler=handler,
+                context_factory=self.function.new_context,
+                region=session.region_name,
+            )
+        ingest_url = deployed.outputs["IngestQueueUrl"]
+        self.poller = self.pollers[ingest_url]
+        self.mapping = self.poller.mapping
+        backfill_url = deployed.outputs.get("BackfillQueueUrl")
+        self.backfill_poller = self.pollers.get(backfill_url) if backfill_url else None
 
     @classmethod
     def deploy(
@@ -168,9 +180,36 @@ class LocalPipeline:
             Bucket=self.originals_bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
         )
 
+    def seed_existing(self, objects: Mapping[str, bytes]) -> None:
+        """Put originals as if they predate the pipeline: with the bucket's EventBridge notifications off, so no
+        event is sent for them (what `thumbnails backfill` is for), then on again."""
+        self.s3.put_bucket_notification_configuration(Bucket=self.originals_bucket, NotificationConfiguration={})
+        try:
+            for key, data in objects.items():
+                self.s3.put_object(Bucket=self.originals_bucket, Key=key, Body=data)
+        finally:
+            self.s3.put_bucket_notification_configuration(
+                Bucket=self.originals_bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+            )
+
     def run(self, *, deadline_seconds: float = 120.0) -> PollReport:
-        """Invoke the function until the ingest queue is drained (failures are retried until redriven)."""
-        return self.poller.drain(deadline_seconds=deadline_seconds)
+        """Invoke the function until every queue it consumes is drained (failures are retried until redriven).
+
+        The ingest queue first, then the backfill queue, again until both are empty; returns the sums."""
+        deadline = time.monotonic() + deadline_seconds
+        total = PollReport()
+        while True:
+            busy = False
+            for poller in (self.poller, *(other for other in self.pollers.values() if other is not self.poller)):
+                report = poller.drain(deadline_seconds=max(0.0, deadline - time.monotonic()))
+                busy = busy or report.records > 0
+                total.invocations += report.invocations
+                total.records += report.records
+                total.succeeded += report.succeeded
+                total.failed += report.failed
+                total.handler_errors.extend(report.handler_errors)
+            if not busy:
+                return total
 
     def thumbnail_keys(self, key: str) -> list[str]:
         """Every object the function wrote for an original, manifest included."""

@@ -85,6 +85,7 @@ class SqsPoller:
     ) -> None:
         self._sqs = sqs_client
         self._mapping = mapping
+        self.mapping = mapping
         self._handler = handler
         self._context_factory = context_factory
         self._region = region

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stacks.constants import LOG_RETENTION
-from thumbnailer.contract import MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS, FunctionConfig
+from thumbnailer.contract import BUCKET_NAME_PATTERN, MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS, FunctionConfig
 from thumbnailer.imaging.presets import ConfigError, require_bool, require_int
 
 DEFAULTS_KEY = "thumbnails"
@@ -32,7 +32,18 @@ OVERRIDES_KEY = "thumbnailsOverrides"
 # The deployment knobs validated here; every other key of the `thumbnails` object is the function's,
 # validated by `FunctionConfig` (the same code the function runs at cold start).
 DEPLOYMENT_KEYS = frozenset(
-    {"memoryMb", "timeoutSeconds", "batchSize", "maxConcurrency", "logRetentionDays", "disposable"}
+    {
+        "memoryMb",
+        "timeoutSeconds",
+        "batchSize",
+        "maxConcurrency",
+        "logRetentionDays",
+        "disposable",
+        "backfillMaxConcurrency",
+        "backfillMapConcurrency",
+        "backfillToleratedFailurePercentage",
+        "backfillInventoryBucket",
+    }
 )
 KNOWN_KEYS = DEPLOYMENT_KEYS | FunctionConfig.KEYS
 
@@ -51,6 +62,13 @@ class PipelineConfig:
     max_concurrency: int
     log_retention_days: int
     disposable: bool
+    # Backfill: the function instances the backfill queue may use (live uploads keep the rest), the state
+    # machine's concurrent child executions and the share of them that may fail before the run fails, and
+    # the bucket S3 Inventory delivers to ("" = backfill from a listing only).
+    backfill_max_concurrency: int
+    backfill_map_concurrency: int
+    backfill_tolerated_failure_percentage: int
+    backfill_inventory_bucket: str
 
     @property
     def max_batching_window_seconds(self) -> int:
@@ -94,6 +112,18 @@ class PipelineConfig:
             max_concurrency=require_int(where("maxConcurrency"), values["maxConcurrency"], 2, 1000),
             log_retention_days=_require_retention(where("logRetentionDays"), values["logRetentionDays"]),
             disposable=require_bool(where("disposable"), values["disposable"]),
+            backfill_max_concurrency=require_int(
+                where("backfillMaxConcurrency"), values["backfillMaxConcurrency"], 2, 1000
+            ),
+            backfill_map_concurrency=require_int(
+                where("backfillMapConcurrency"), values["backfillMapConcurrency"], 1, 10000
+            ),
+            backfill_tolerated_failure_percentage=require_int(
+                where("backfillToleratedFailurePercentage"), values["backfillToleratedFailurePercentage"], 0, 100
+            ),
+            backfill_inventory_bucket=_optional_bucket(
+                where("backfillInventoryBucket"), values["backfillInventoryBucket"]
+            ),
         )
 
 
@@ -105,6 +135,12 @@ def _as_object(where: str, value: Any) -> Mapping[str, Any]:
             raise ConfigError(f"{where}: expected a JSON object, got invalid JSON ({error})") from None
     if not isinstance(value, Mapping):
         raise ConfigError(f"{where}: expected an object (or a JSON string holding one), got {value!r}")
+    return value
+
+
+def _optional_bucket(where: str, value: Any) -> str:
+    if not isinstance(value, str) or (value and not BUCKET_NAME_PATTERN.match(value)):
+        raise ConfigError(f"{where}: expected an S3 bucket name, or '' for none, got {value!r}")
     return value
 
 

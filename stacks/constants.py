@@ -6,19 +6,20 @@ derived here from one pair of values instead of being repeated as strings.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
+# Re-exported: names.py holds it, so that the operator CLI reads it without starting the CDK.
+from stacks.names import STACK_NAME as STACK_NAME
+from stacks.names import STACK_NAME_CONTEXT_KEY as STACK_NAME_CONTEXT_KEY
+from stacks.names import STACK_NAME_PATTERN as STACK_NAME_PATTERN
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_CODE_DIR = REPO_ROOT / "functions"  # the asset root: it holds the `thumbnailer` package
 LAYER_DIR = REPO_ROOT / "layers" / "imaging"
 
-STACK_NAME = "ThumbnailPipeline"  # the default; `-c stackName=...` deploys another copy under another name
-STACK_NAME_CONTEXT_KEY = "stackName"
-STACK_NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")  # CloudFormation's rule for stack names
 PROJECT_TAG = "thumbnail-pipeline"
 FUNCTION_HANDLER = "thumbnailer.handler.lambda_handler"
 
@@ -62,6 +63,8 @@ LOG_RETENTION: dict[int, logs.RetentionDays] = {
 # Queue and event-delivery policy, in one place so tests and docs can name them.
 VISIBILITY_TIMEOUT_FACTOR = 6  # Lambda rejects an SQS mapping whose queue visibility is below 6x the function timeout
 INGEST_RETENTION_DAYS = 4
+# A backfill of millions of objects at a low concurrency can take days to drain: keep its messages a week.
+BACKFILL_RETENTION_DAYS = 7
 DEAD_LETTER_RETENTION_DAYS = 14  # longer than the source queue, so a message never expires before it is redriven
 MAX_RECEIVE_COUNT = 5
 EVENT_MAX_AGE_HOURS = 24  # EventBridge's maximum

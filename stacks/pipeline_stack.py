@@ -9,6 +9,7 @@ from constructs import Construct
 
 from stacks.config import PipelineConfig
 from stacks.constants import PROJECT_TAG
+from stacks.constructs.backfill import Backfill
 from stacks.constructs.imaging_layer import ImagingLayer
 from stacks.constructs.ingestion import IngestQueue
 from stacks.constructs.storage import ThumbnailStorage
@@ -45,6 +46,9 @@ class ThumbnailPipelineStack(Stack):
             queue=self.ingestion.queue,
             layer=self.imaging_layer.layer,
         )
+        self.backfill = Backfill(
+            self, "Backfill", config=config, originals=self.storage.originals, function=self.thumbnailer.function
+        )
 
         Tags.of(self).add("project", PROJECT_TAG)
         Tags.of(self).add("service", SERVICE_NAME)
@@ -54,3 +58,9 @@ class ThumbnailPipelineStack(Stack):
         CfnOutput(self, "IngestQueueUrl", value=self.ingestion.queue.queue_url)
         CfnOutput(self, "IngestDeadLetterQueueUrl", value=self.ingestion.dead_letter_queue.queue_url)
         CfnOutput(self, "EventsDeadLetterQueueUrl", value=self.ingestion.events_dead_letter_queue.queue_url)
+        # What the `thumbnails` operator CLI looks up (operations/): the function (its configuration is the
+        # truth about presets), the backfill queue, its DLQ and the state machine.
+        CfnOutput(self, "ThumbnailFunctionName", value=self.thumbnailer.function.function_name)
+        CfnOutput(self, "BackfillQueueUrl", value=self.backfill.queue.queue_url)
+        CfnOutput(self, "BackfillDeadLetterQueueUrl", value=self.backfill.dead_letter_queue.queue_url)
+        CfnOutput(self, "BackfillStateMachineArn", value=self.backfill.state_machine.state_machine_arn)

@@ -53,6 +53,7 @@ class ExistingManifest:
     # Every thumbnail key the manifest names: its variants, or for a tombstone the ones being removed.
     # Unchecked: whoever deletes them must make sure they belong to the original.
     variant_keys: tuple[str, ...] = ()
+    fingerprint: str | None = None  # of the presets and engine that made a complete set (None: not recorded)
 
     @classmethod
     def from_json(cls, body: bytes, *, object_etag: str) -> ExistingManifest:
@@ -83,6 +84,7 @@ class ExistingManifest:
             source_version_id=text("versionId"),
             status=document.get("status") if isinstance(document.get("status"), str) else None,
             variant_keys=_listed_keys(document),
+            fingerprint=document.get("fingerprint") if isinstance(document.get("fingerprint"), str) else None,
         )
 
     @property
@@ -103,6 +105,10 @@ class ExistingManifest:
     def describes_other_object_than(self, event: ObjectCreated) -> bool:
         return (self.source_etag, self.source_version_id) != (event.etag, event.version_id)
 
+    def describes_object(self, *, etag: str | None, version_id: str | None) -> bool:
+        """Whether this manifest was written for that object (ETag and version id, as S3 reports them now)."""
+        return self.source_etag is not None and (self.source_etag, self.source_version_id) == (etag, version_id)
+
 
 def complete_manifest(
     *,
@@ -110,7 +116,9 @@ def complete_manifest(
     rendition: Rendition,
     variant_keys: Sequence[str],
     generated_at: datetime,
+    fingerprint: str | None = None,
 ) -> dict[str, Any]:
+    """`fingerprint`: of the presets and engine version that made the set (`thumbnailer.fingerprint`)."""
     decoded = rendition.source
     return {
         "schemaVersion": SCHEMA_VERSION,
@@ -138,6 +146,7 @@ def complete_manifest(
         ],
         # What a page shows while the thumbnails load (imaging/placeholder.py).
         **({"placeholder": rendition.placeholder.to_json()} if rendition.placeholder is not None else {}),
+        **({"fingerprint": fingerprint} if fingerprint is not None else {}),
         "generatedAt": _timestamp(generated_at),
     }
 

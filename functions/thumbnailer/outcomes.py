@@ -28,6 +28,8 @@ class SkipReason(StrEnum):
     SUPERSEDED = "superseded"  # a newer upload (or deletion) of the same key already has a manifest
     STILL_EXISTS = "still_exists"  # an Object Deleted event, but the key still has a current object
     NOTHING_TO_REMOVE = "nothing_to_remove"  # a deleted key with two spellings, neither with a manifest
+    UP_TO_DATE = "up_to_date"  # a backfill message whose mode the manifest in place already satisfies
+    SOURCE_GONE = "source_gone"  # a backfill message for a key that has no current object (any more)
 
 
 REJECT_REASONS = frozenset(RejectReason) | frozenset(MessageRejectReason)

@@ -10,6 +10,8 @@ Order of the checks: cheapest first, and nothing is downloaded that the event al
    a variant or the manifest of a newer one. A variant made from a newer upload stops the older event
    (`superseded`) before it writes anything more, and no manifest is written unless every variant was.
 A refused source with a known key gets a `rejected` manifest, so whoever waits for the manifest learns why.
+Once a complete manifest is in place, variants its predecessor listed for presets no longer configured are deleted.
+A backfill message (from the backfill queue: a key and a mode, no event) is handed to `backfill.Backfiller`.
 
 An Object Deleted event (same message checks, steps 1-2) removes the thumbnails of an original that is gone:
 a. ask S3 whether the key still has a current object (HEAD, no version): deleting a non-current version or
@@ -29,8 +31,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from .backfill import Backfiller, is_backfill_message, remove_dropped_variants
 from .contract import Settings
 from .events import MalformedMessage, ObjectCreated, ObjectDeleted, S3Event, parse_event
+from .fingerprint import presets_fingerprint
 from .imaging.engine import make_thumbnails
 from .imaging.presets import Limits, Preset
 from .imaging.rejections import ImageRejected, RejectReason
@@ -84,6 +88,11 @@ class ThumbnailService:
         self._thumbnails = ThumbnailStore(
             s3_client=s3_client, bucket=settings.thumbnails_bucket, cache_control=settings.config.cache_control
         )
+        self._fingerprint = presets_fingerprint(settings.config.presets)
+        # Backfill messages (from the backfill queue) name a key instead of describing an event: backfill.py.
+        self._backfiller = Backfiller(
+            settings=settings, originals=self._originals, thumbnails=self._thumbnails, engine=engine, clock=clock
+        )
 
     @property
     def settings(self) -> Settings:
@@ -92,6 +101,8 @@ class ThumbnailService:
     def process(self, message_body: str) -> Outcome:
         """Final outcomes are returned; `TransientError` (and any bug) is raised so the message is retried."""
         settings = self._settings
+        if is_backfill_message(message_body):
+            return self._backfiller.process(message_body)
         try:
             event = parse_event(message_body)
         except MalformedMessage as error:
@@ -191,6 +202,7 @@ class ThumbnailService:
             rendition=rendition,
             variant_keys=list(written),
             generated_at=self._clock(),
+            fingerprint=self._fingerprint,
         )
         kept = self._write_manifest(event, key=source.key, manifest=manifest, existing=existing)
         if kept is not None:
@@ -201,6 +213,8 @@ class ThumbnailService:
                 for key, etag in written.items():
                     self._thumbnails.delete_variant(key, etag=etag)
             return Skipped(reason=SkipReason.SUPERSEDED, key=source.key)
+        # The new manifest is in place: variants of presets no longer configured can go.
+        remove_dropped_variants(self._thumbnails, source.key, listed=listed, kept=written)
         return Completed(key=source.key, variant_keys=tuple(written))
 
     def _put_variant(

@@ -96,6 +96,9 @@ class StoredVariant:
 
     etag: str  # quoted, as S3 returns it and a conditional delete wants it
     source_sequencer: str | None  # from its metadata; None when absent or not hex
+    # Which object of the original it was made from (its metadata; None when absent).
+    source_etag: str | None = None
+    source_version_id: str | None = None
 
     def is_newer_than(self, event: S3Event) -> bool:
         """True when it was made from a later change of the key than `event` (by sequencer; never when either
@@ -225,10 +228,13 @@ class ThumbnailStore:
         response = _s3_call(self._s3.head_object, absent=MISSING_CODES, Bucket=self._bucket, Key=key)
         if response is None:
             return None
-        sequencer = response.get("Metadata", {}).get(SEQUENCER_METADATA)
+        metadata = response.get("Metadata", {})
+        sequencer = metadata.get(SEQUENCER_METADATA)
         return StoredVariant(
             etag=response["ETag"],
             source_sequencer=sequencer if is_hex(sequencer) else None,
+            source_etag=metadata.get("source-etag") or None,
+            source_version_id=metadata.get("source-version-id") or None,
         )
 
     def delete_variant(self, key: str, *, etag: str) -> bool:

@@ -59,8 +59,8 @@ class IngestQueue(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
 
-        self.dead_letter_queue = _encrypted_queue(self, "DeadLetterQueue", retention_days=DEAD_LETTER_RETENTION_DAYS)
-        self.queue = _encrypted_queue(
+        self.dead_letter_queue = encrypted_queue(self, "DeadLetterQueue", retention_days=DEAD_LETTER_RETENTION_DAYS)
+        self.queue = encrypted_queue(
             self,
             "Queue",
             retention_days=INGEST_RETENTION_DAYS,
@@ -69,7 +69,7 @@ class IngestQueue(Construct):
             visibility_timeout=Duration.seconds(function_timeout.to_seconds() * VISIBILITY_TIMEOUT_FACTOR),
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=MAX_RECEIVE_COUNT),
         )
-        self.events_dead_letter_queue = _encrypted_queue(
+        self.events_dead_letter_queue = encrypted_queue(
             self, "EventsDeadLetterQueue", retention_days=DEAD_LETTER_RETENTION_DAYS
         )
         for dead_letter_queue in (self.dead_letter_queue, self.events_dead_letter_queue):
@@ -111,7 +111,7 @@ class IngestQueue(Construct):
         )
 
 
-def _encrypted_queue(scope: Construct, construct_id: str, *, retention_days: int, **props: Any) -> sqs.Queue:
+def encrypted_queue(scope: Construct, construct_id: str, *, retention_days: int, **props: Any) -> sqs.Queue:
     """An SQS queue with SSE-SQS and TLS-only access.
 
     SSE-SQS, never the AWS-managed KMS key (alias/aws/sqs): EventBridge cannot use that key, and a

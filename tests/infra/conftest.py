@@ -32,6 +32,10 @@ OVERRIDES = {
     "logRetentionDays": 7,
     "cacheControl": "private, max-age=60",
     "disposable": True,
+    "backfillMaxConcurrency": 3,
+    "backfillMapConcurrency": 7,
+    "backfillToleratedFailurePercentage": 0,
+    "backfillInventoryBucket": "inventory-reports",
 }
 
 
@@ -59,6 +63,24 @@ class Synthesized:
 
     def properties(self, logical_id: str) -> Mapping[str, Any]:
         return self.resources[logical_id]["Properties"]
+
+    def function_log_group(self) -> tuple[str, Mapping[str, Any]]:
+        """The thumbnail function's log group (the stack has others, e.g. the backfill state machine's)."""
+        _, function = self.only("AWS::Lambda::Function")
+        logical_id = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        return logical_id, self.resources[logical_id]
+
+    def mapping_of(self, queue_output: str) -> tuple[str, Mapping[str, Any]]:
+        """The event source mapping that consumes the queue a stack output names."""
+        queue = self.output_target(queue_output)
+        found = [
+            (key, value)
+            for key, value in self.resources.items()
+            if value["Type"] == "AWS::Lambda::EventSourceMapping"
+            and value["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [queue, "Arn"]}
+        ]
+        assert len(found) == 1, f"expected one mapping for {queue_output}, found {[key for key, _ in found]}"
+        return found[0]
 
 
 def synthesize(

@@ -146,7 +146,9 @@ def test_a_missing_key_is_refused_naming_it() -> None:
 def test_an_unknown_key_is_refused_listing_the_allowed_ones() -> None:
     # GIVEN a typo in an override
     # WHEN merged / THEN the error names the unknown key and the allowed keys
-    with pytest.raises(ConfigError, match=r"^thumbnails: unknown key\(s\) memoryMB; allowed: batchSize, "):
+    with pytest.raises(
+        ConfigError, match=r"^thumbnails: unknown key\(s\) memoryMB; allowed: backfillInventoryBucket, "
+    ):
         PipelineConfig.from_context(defaults(), {"memoryMB": 2048})
 
 

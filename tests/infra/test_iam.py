@@ -158,13 +158,18 @@ def test_no_action_beyond_s3_logs_and_queue_polling(statements: list[Mapping[str
 def test_logs_and_queue_actions_are_scoped_to_our_own_resources(
     statements: list[Mapping[str, Any]], default_stack: Synthesized
 ) -> None:
-    log_group_id, _ = default_stack.only("AWS::Logs::LogGroup")
-    ingest_queue = default_stack.output_target("IngestQueueUrl")
+    log_group_id, _ = default_stack.function_log_group()
+    # The function consumes two queues: the ingest queue and the backfill queue.
+    consumed = [
+        {"Fn::GetAtt": [default_stack.output_target(output), "Arn"]}
+        for output in ("IngestQueueUrl", "BackfillQueueUrl")
+    ]
 
     for statement in statements:
         services = {action.partition(":")[0] for action in as_list(statement["Action"])}
         if services == {"logs"}:
             assert as_list(statement["Resource"]) == [{"Fn::GetAtt": [log_group_id, "Arn"]}]
         if services == {"sqs"}:
-            assert as_list(statement["Resource"]) == [{"Fn::GetAtt": [ingest_queue, "Arn"]}]
+            assert as_list(statement["Resource"])
+            assert all(queue in consumed for queue in as_list(statement["Resource"]))
         assert len(services) == 1, f"one service per statement keeps review simple: {statement}"

@@ -15,12 +15,14 @@ FOUR_DAYS = 4 * 24 * 3600
 FOURTEEN_DAYS = 14 * 24 * 3600
 
 
-def queue_ids(stack: Synthesized) -> tuple[str, str, str]:
-    """(ingest queue, its DLQ, the rule target's DLQ), found through the stack outputs."""
+def queue_ids(stack: Synthesized) -> tuple[str, ...]:
+    """(ingest queue, its DLQ, the rule target's DLQ, backfill queue, its DLQ), found through the stack outputs."""
     return (
         stack.output_target("IngestQueueUrl"),
         stack.output_target("IngestDeadLetterQueueUrl"),
         stack.output_target("EventsDeadLetterQueueUrl"),
+        stack.output_target("BackfillQueueUrl"),
+        stack.output_target("BackfillDeadLetterQueueUrl"),
     )
 
 
@@ -36,13 +38,13 @@ def test_queue_visibility_is_six_times_the_function_timeout(stack_fixture: str, 
     stack.template.has_resource_properties("AWS::Lambda::Function", {"Timeout": timeout})
 
     # THEN the ingest queue hides a message for 6x the function timeout
-    ingest, _, _ = queue_ids(stack)
+    ingest, *_ = queue_ids(stack)
     assert stack.properties(ingest)["VisibilityTimeout"] == 6 * timeout.as_number()
 
 
 def test_every_queue_uses_sse_sqs_not_kms(default_stack: Synthesized) -> None:
     # EventBridge cannot deliver to a queue encrypted with the AWS-managed KMS key.
-    default_stack.template.resource_count_is("AWS::SQS::Queue", 3)
+    default_stack.template.resource_count_is("AWS::SQS::Queue", 5)
     for queue in queue_ids(default_stack):
         properties = default_stack.properties(queue)
         assert properties["SqsManagedSseEnabled"] is True
@@ -73,7 +75,7 @@ def test_every_queue_refuses_requests_without_tls(default_stack: Synthesized) ->
 
 
 def test_ingest_queue_keeps_four_days_and_redrives_after_five_receives(default_stack: Synthesized) -> None:
-    ingest, dead_letters, _ = queue_ids(default_stack)
+    ingest, dead_letters, *_ = queue_ids(default_stack)
 
     assert default_stack.properties(ingest)["MessageRetentionPeriod"] == FOUR_DAYS
     assert default_stack.properties(ingest)["RedrivePolicy"] == {
@@ -83,7 +85,7 @@ def test_ingest_queue_keeps_four_days_and_redrives_after_five_receives(default_s
 
 
 def test_dead_letter_queues_keep_messages_fourteen_days(default_stack: Synthesized) -> None:
-    _, dead_letters, event_dead_letters = queue_ids(default_stack)
+    _, dead_letters, event_dead_letters, *_ = queue_ids(default_stack)
 
     for queue in (dead_letters, event_dead_letters):
         assert default_stack.properties(queue)["MessageRetentionPeriod"] == FOURTEEN_DAYS
@@ -139,7 +141,7 @@ def test_key_filter_uses_the_prefix_else_the_suffixes_else_nothing(
 
 
 def test_rule_targets_the_ingest_queue_with_its_own_dlq_and_maximum_retries(default_stack: Synthesized) -> None:
-    ingest, _, event_dead_letters = queue_ids(default_stack)
+    ingest, _, event_dead_letters, *_ = queue_ids(default_stack)
     _, resource = rule(default_stack)
 
     targets = resource["Properties"]["Targets"]

@@ -51,7 +51,7 @@ def test_function_logs_json_to_its_own_log_group_with_retention(
     stack_fixture: str, days: int, request: pytest.FixtureRequest
 ) -> None:
     stack: Synthesized = request.getfixturevalue(stack_fixture)
-    log_group_id, log_group = stack.only("AWS::Logs::LogGroup")
+    log_group_id, log_group = stack.function_log_group()
     _, resource = function(stack)
 
     assert log_group["Properties"]["RetentionInDays"] == days
@@ -107,7 +107,7 @@ def test_the_function_accepts_the_environment_the_stack_gives_it(
 
 def test_event_source_reports_item_failures_with_configured_batch_and_concurrency(default_stack: Synthesized) -> None:
     function_id, _ = function(default_stack)
-    _, mapping = default_stack.only("AWS::Lambda::EventSourceMapping")
+    _, mapping = default_stack.mapping_of("IngestQueueUrl")
 
     properties = {key: value for key, value in mapping["Properties"].items() if key != "Tags"}
     assert properties == {
@@ -140,5 +140,5 @@ def test_log_group_is_retained_unless_disposable(
     stack_fixture: str, policy: str, request: pytest.FixtureRequest
 ) -> None:
     stack: Synthesized = request.getfixturevalue(stack_fixture)
-    _, log_group = stack.only("AWS::Logs::LogGroup")
+    _, log_group = stack.function_log_group()
     assert log_group["DeletionPolicy"] == policy
