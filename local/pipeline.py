@@ -110,10 +110,12 @@ class LocalPipeline:
             lambda_client=session.client("lambda"), name=deployed.physical_ids[function_logical_id]
         )
         function = import_function(self.function.environment)
+        from thumbnailer.contract import Settings
+
         # The function's own client, with the function's own botocore config unless a test gives one; separate
         # from the harness's client so that tests can inject faults into it alone.
-        budget = function.S3TimeBudget.for_timeout(self.function.timeout_seconds)
-        self.function_s3 = session.client("s3", config=function_s3_config or budget.client_config())
+        function_config = function.s3_client_config(Settings.from_environment(self.function.environment))
+        self.function_s3 = session.client("s3", config=function_s3_config or function_config)
         queue_url = deployed.physical_ids[_logical_id(properties["EventSourceArn"])]  # a queue's Ref is its URL
         queue_arn = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
         self.mapping = EventSourceMapping(
