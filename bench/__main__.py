@@ -1,4 +1,5 @@
-"""`python -m bench`: the image engine against a naive Pillow baseline and the decode floor.
+"""`python -m bench`: the image engine against a naive Pillow baseline and the decode floor, then the
+function's batch path against S3 with a network latency model (the I/O section, bench/throughput.py).
 
 Prints figures, targets (PASS/MISS) and a cost estimate; exits 0 whatever the verdicts, because it
 is a report, not a test. `--markdown PATH` also writes the report as markdown: into a file that has
@@ -27,6 +28,7 @@ from .memory import peak_increase
 from .naive import naive_thumbnails
 from .quality import variant_qualities
 from .report import (
+    IO_TARGET_BATCH,
     InputResult,
     Report,
     build_targets,
@@ -36,6 +38,7 @@ from .report import (
     render_text,
     write_markdown,
 )
+from .throughput import measure as measure_throughput
 from .timing import pin_to_one_core, time_interleaved
 
 CONFIG = default_function_config()  # the presets and limits cdk.json deploys
@@ -45,6 +48,8 @@ QUICK_REPEATS = 3
 WARMUP = 1
 COST_INPUT = "jpeg-12mp"
 MANIFESTS_PER_UPLOAD = 1
+DEFAULT_IO_REPEATS = 5
+QUICK_IO_REPEATS = 2
 
 
 def _positive_int(text: str) -> int:
@@ -60,6 +65,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", choices=INPUT_NAMES, help="benchmark one input only")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_REPEATS} repeats unless --repeats is given")
     parser.add_argument("--markdown", type=Path, metavar="PATH", help="also write the report as markdown to PATH")
+    sections = parser.add_mutually_exclusive_group()
+    sections.add_argument("--no-io", action="store_true", help="skip the I/O section (no cost estimate then)")
+    sections.add_argument("--io-only", action="store_true", help="only the I/O section (and the cost estimate)")
     return parser.parse_args(argv)
 
 
@@ -105,20 +113,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_before = load_average()
     pinning = pin_to_one_core()
 
-    results = [bench_input(item, repeats) for item in select_inputs(args.only)]
+    results = [] if args.io_only else [bench_input(item, repeats) for item in select_inputs(args.only)]
 
-    imports, import_note = None, ""
-    if HANDLER_FILE.exists():
+    imports, import_note = None, "not measured in this run"
+    if args.io_only:
+        pass
+    elif HANDLER_FILE.exists():
         print("[imports] handler cold import", file=sys.stderr, flush=True)
         imports = measure_import_times(repeats=repeats)
     else:
         import_note = f"{HANDLER_FILE.relative_to(CDK_JSON.parent)} does not exist yet"
 
-    cost_source = next((r for r in results if r.name == COST_INPUT and r.engine is not None), None)
-    cost = None
-    if cost_source is not None:
+    throughput, io_conditions = None, []
+    if not args.no_io:
+        io_repeats = args.repeats or (QUICK_IO_REPEATS if args.quick else DEFAULT_IO_REPEATS)
+        print(f"[io] the handler on batches against S3, {io_repeats} rounds", file=sys.stderr, flush=True)
+        cost_input = next(item for item in select_inputs(None) if item.name == COST_INPUT)
+        io_load_before = load_average()
+        throughput = measure_throughput(input_path(cost_input), io_repeats)
+        io_conditions = [
+            ("I/O section", f"{io_repeats} rounds + 1 warm-up, {throughput.affinity}; {throughput.latency_model}"),
+            ("Load average during I/O (1/5/15 min)", f"before {io_load_before}, after {load_average()}"),
+        ]
+
+    cost, cost_basis = None, ""
+    cost_figures = throughput.figures(IO_TARGET_BATCH, "pipelined") if throughput else None
+    if cost_figures is not None:
         puts = len(PRESETS) + MANIFESTS_PER_UPLOAD
-        cost = estimate_per_million(cost_source.engine.cpu_ms, context["memoryMb"], puts_per_upload=puts)
+        cost = estimate_per_million(cost_figures.wall_ms_per_image, context["memoryMb"], puts_per_upload=puts)
+        cost_basis = f", batches of {IO_TARGET_BATCH}, S3 latency model"
 
     conditions = [
         *machine_description(),
@@ -128,14 +151,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("Inputs", f"generated in code (bench/inputs.py), generator v{GENERATOR_VERSION}, cached in bench/.inputs/"),
         ("Presets", ", ".join(f"{p.name} {p.mode} {p.format} q{p.quality}" for p in PRESETS)),
         ("Lambda memory (cdk.json)", f"{context['memoryMb']} MB"),
+        *io_conditions,
     ]
     report = Report(
         results=results,
         imports=imports,
         import_note=import_note,
         cost=cost,
-        targets=build_targets(results, imports),
+        targets=build_targets(results, imports, throughput, context["memoryMb"]),
         conditions=conditions,
+        throughput=throughput,
+        memory_mb=context["memoryMb"],
+        cost_basis=cost_basis,
     )
     print(render_text(report))
     if args.markdown is not None:
