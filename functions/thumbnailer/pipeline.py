@@ -26,8 +26,8 @@ the sequencer checks see them one after another, as in the sequential path. Outc
 record's failure (a raised exception in whichever thread) is reported for that record alone and never stops
 or waits for its neighbours (except one of the same key, which waits for it to finish, failed or not).
 
-`Overlap.SEQUENTIAL` runs every phase of every record in the calling thread, one request at a time: the old
-path, kept as the baseline the benchmark compares against.
+`SEQUENTIAL` runs every phase of every record in the calling thread, one request at a time: the old path, kept
+as the baseline the benchmark compares against. `PIPELINED` is what the function runs.
 """
 
 from __future__ import annotations
@@ -105,10 +105,11 @@ class _Record:
     ended: float = 0.0
 
     def settle(self, work: Callable[[], Outcome]) -> None:
-        """Run the record's last phase and keep how it ended; never raises."""
+        """Run the record's last phase and keep how it ended, whatever it raises: the calling thread reports it
+        (and waits for it: a record that never settled would hang the batch)."""
         try:
             outcome = work()
-        except Exception as error:  # reported for this record by the calling thread
+        except BaseException as error:
             self.fail(error)
         else:
             self.succeed(outcome)
@@ -117,7 +118,7 @@ class _Record:
         self.ended = time.perf_counter()
         self.done.set_result(outcome)
 
-    def fail(self, error: Exception) -> None:
+    def fail(self, error: BaseException) -> None:
         self.ended = time.perf_counter()
         self.done.set_exception(error)
 
@@ -126,7 +127,8 @@ class _Record:
         ms = round((self.ended - self.started) * 1000, 1)
         if error is None:
             return Finished(self.index, self.done.result(), None, ms)
-        assert isinstance(error, Exception)  # only `fail` sets one
+        if not isinstance(error, Exception):
+            raise error  # KeyboardInterrupt, SystemExit, ...: not a record's failure, as without threads
         return Finished(self.index, None, error, ms)
 
 
