@@ -16,6 +16,10 @@ Before each timed batch the thumbnails bucket is emptied, so every batch is a fi
 PUTs per image, no HEAD). The peak RSS (VmHWM, reset before each batch) is the whole process's: Python,
 boto3, Pillow, moto and its copy of the objects included, so it overstates the function's own.
 
+Wall time is measured, not CPU time, so the timing process asks for a scheduling priority above the machine's
+other processes (`_raise_priority`; the report says whether it got it): on a shared machine their CPU would
+otherwise be counted as the function's, where Lambda gives a function a CPU share of its own.
+
 A second run, in a fresh process, measures the memory bound: a batch of 10 sources each just under
 `maxSourceBytes` through the pipelined path with the latency model, peak RSS against cdk.json's memoryMb.
 
@@ -29,6 +33,7 @@ import argparse
 import gc
 import io
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -46,8 +51,10 @@ ORIGINALS_BUCKET = "bench-originals"
 THUMBNAILS_BUCKET = "bench-thumbnails"
 BATCH_SIZES = (1, 5, 10)
 MEMORY_BATCH = 10
+PRIORITY = -10  # nice value asked for: ahead of other processes at the default 0
 STATUS = Path("/proc/self/status")
 CLEAR_REFS = Path("/proc/self/clear_refs")
+AUTOGROUP = Path("/proc/self/autogroup")
 
 
 @dataclass(frozen=True)
@@ -261,6 +268,7 @@ def run_in_subprocess(*arguments: str) -> dict[str, Any]:
         capture_output=True,
         text=True,
         check=False,
+        start_new_session=True,  # its own scheduling group: see _raise_priority
     )
     sys.stderr.write(completed.stderr)
     if completed.returncode != 0:
@@ -277,19 +285,36 @@ def measure(source_path: Path, repeats: int) -> ThroughputResult:
     memory = run_in_subprocess("--memory")
     return ThroughputResult(
         latency_model=LatencyModel().describe(),
-        affinity=timed["affinity"],
+        affinity=f"{timed['affinity']}, {timed['priority']}",
         batches=[BatchFigures(**figures) for figures in timed["batches"]],
         memory=MemoryFigures(**memory["memory"]),
     )
 
 
 def _affinity() -> str:
-    import os
-
     if not hasattr(os, "sched_getaffinity"):
-        return "unknown"
+        return "unknown cores"
     cores = sorted(os.sched_getaffinity(0))
     return f"{len(cores)} core{'s' if len(cores) > 1 else ''} ({', '.join(map(str, cores))})"
+
+
+def _raise_priority() -> str:
+    """Wall time is what this section measures, and on a shared machine other processes' CPU inflates it (the
+    engine section measures CPU time instead): a Lambda function's CPU share is its own. So this process, when it
+    leads a session of its own (`run_in_subprocess` starts it so), asks for a higher priority than its
+    neighbours: with autogroup scheduling (Linux's default for sessions) a process's own nice value only ranks it
+    within its session, so the session's group gets the nice value. The report says what it got."""
+    if os.getsid(0) != os.getpid():
+        return "normal priority (not started in a session of its own)"
+    try:
+        AUTOGROUP.write_text(str(PRIORITY))
+    except OSError:
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, PRIORITY)
+        except OSError:
+            return "normal priority (raising it was refused)"
+        return f"nice {PRIORITY}"
+    return f"its own scheduling group at nice {PRIORITY}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -298,15 +323,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--memory", action="store_true", help="only the batch of sources at maxSourceBytes")
     args = parser.parse_args(argv)
+    priority = _raise_priority()
     if args.memory:
-        print(json.dumps({"memory": asdict(measure_memory()), "affinity": _affinity()}))
+        print(json.dumps({"memory": asdict(measure_memory()), "affinity": _affinity(), "priority": priority}))
         return 0
     if args.source is None:
         from .inputs import INPUTS, input_path
 
         args.source = input_path(next(item for item in INPUTS if item.name == "jpeg-12mp"))
     batches = measure_batches(args.source.read_bytes(), args.repeats)
-    print(json.dumps({"batches": [asdict(figures) for figures in batches], "affinity": _affinity()}))
+    print(
+        json.dumps({"batches": [asdict(figures) for figures in batches], "affinity": _affinity(), "priority": priority})
+    )
     return 0
 
 
