@@ -8,7 +8,8 @@ Order of the checks: cheapest first, and nothing is downloaded that the event al
 5. skip if a newer upload of the same key already has a manifest;
 6. render, write every variant, then the manifest last, all conditionally: an older event never replaces
    a variant or the manifest of a newer one. A variant made from a newer upload stops the older event
-   (`superseded`) before it writes anything more, and no manifest is written unless every variant was.
+   (`superseded`) before it starts any more writes (writes already running at once finish, conditionally), and
+   no manifest is written unless every variant was.
 A refused source with a known key gets a `rejected` manifest, so whoever waits for the manifest learns why.
 
 An Object Deleted event (same message checks, steps 1-2) removes the thumbnails of an original that is gone:
@@ -24,9 +25,10 @@ c. replace the manifest with a `deleted` tombstone FIRST, conditionally as in st
 
 The same steps as four phases, so that a batch can overlap them across records (`pipeline.py`): `admit`
 (steps 1-2, no I/O), `fetch` (steps 3-5, or a-c for a deletion: S3 reads), `render` (the engine: CPU only) and
-`write` (step 6: S3 writes). `process` runs them one after another. Requests of one phase that do not depend on
-each other (the variant PUTs; the source GET and the manifest read when the key has one spelling) go through
-the `fanout` given: one after another by default, at once when the pipeline passes its thread pool.
+`write` (step 6: S3 writes; a rejected manifest too). `process` runs them one after another. Requests of one
+phase that do not depend on each other (the variant PUTs; the source GET and the manifest read when the key has
+one spelling) go through the `fanout` given: one after another by default, at once when the pipeline passes
+its thread pool.
 """
 
 from __future__ import annotations
