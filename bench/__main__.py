@@ -1,4 +1,5 @@
-"""`python -m bench`: the image engine against a naive Pillow baseline and the decode floor.
+"""`python -m bench`: the image engine against a naive Pillow baseline and the decode floor, then the
+function's batch path against S3 with a network latency model (the I/O section, bench/throughput.py).
 
 Prints figures, targets (PASS/MISS) and a cost estimate; exits 0 whatever the verdicts, because it
 is a report, not a test. `--markdown PATH` also writes the report as markdown: into a file that has
@@ -36,6 +37,7 @@ from .memory import peak_increase
 from .naive import naive_thumbnails
 from .quality import variant_qualities
 from .report import (
+    IO_TARGET_BATCH,
     InputResult,
     Report,
     build_targets,
@@ -45,6 +47,7 @@ from .report import (
     render_text,
     write_markdown,
 )
+from .throughput import measure as measure_throughput
 from .timing import pin_to_one_core, time_interleaved
 
 CONFIG = default_function_config()  # the presets and limits cdk.json deploys
@@ -56,6 +59,8 @@ COST_INPUT = "jpeg-12mp"
 CODEC_INPUT = "jpeg-12mp"  # whose 1024-px rendition AVIF and WebP are compared on
 HEIC_INPUT = "heic-12mp"
 MANIFESTS_PER_UPLOAD = 1
+DEFAULT_IO_REPEATS = 5
+QUICK_IO_REPEATS = 2
 
 
 def _positive_int(text: str) -> int:
@@ -74,6 +79,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-features", action="store_true", help="skip the HEIC/placeholder/smart-crop/AVIF section (~1 min)"
     )
+    sections = parser.add_mutually_exclusive_group()
+    sections.add_argument("--no-io", action="store_true", help="skip the I/O section (no cost estimate then)")
+    sections.add_argument("--io-only", action="store_true", help="only the I/O section (and the cost estimate)")
     return parser.parse_args(argv)
 
 
@@ -135,22 +143,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     pinning = pin_to_one_core()
     heif.register_decoder()  # so the header read and the naive baseline can open HEIC (the engine does it itself)
 
-    selected = select_inputs(args.only)
+    selected = [] if args.io_only else select_inputs(args.only)
     results = [bench_input(item, repeats) for item in selected]
-    features = None if args.no_features else bench_features([item.name for item in selected], repeats)
+    features = None if args.no_features or args.io_only else bench_features([item.name for item in selected], repeats)
 
-    imports, import_note = None, ""
-    if HANDLER_FILE.exists():
+    imports, import_note = None, "not measured in this run"
+    if args.io_only:
+        pass
+    elif HANDLER_FILE.exists():
         print("[imports] handler cold import", file=sys.stderr, flush=True)
         imports = measure_import_times(repeats=repeats)
     else:
         import_note = f"{HANDLER_FILE.relative_to(CDK_JSON.parent)} does not exist yet"
 
-    cost_source = next((r for r in results if r.name == COST_INPUT and r.engine is not None), None)
-    cost = None
-    if cost_source is not None:
+    throughput, io_conditions = None, []
+    if not args.no_io:
+        io_repeats = args.repeats or (QUICK_IO_REPEATS if args.quick else DEFAULT_IO_REPEATS)
+        print(f"[io] the handler on batches against S3, {io_repeats} rounds", file=sys.stderr, flush=True)
+        cost_input = next(item for item in select_inputs(None) if item.name == COST_INPUT)
+        io_load_before = load_average()
+        throughput = measure_throughput(input_path(cost_input), io_repeats)
+        io_conditions = [
+            ("I/O section", f"{io_repeats} rounds + 1 warm-up, {throughput.affinity}; {throughput.latency_model}"),
+            ("Load average during I/O (1/5/15 min)", f"before {io_load_before}, after {load_average()}"),
+        ]
+
+    cost, cost_basis = None, ""
+    cost_figures = throughput.figures(IO_TARGET_BATCH, "pipelined") if throughput else None
+    if cost_figures is not None:
         puts = len(PRESETS) + MANIFESTS_PER_UPLOAD
-        cost = estimate_per_million(cost_source.engine.cpu_ms, context["memoryMb"], puts_per_upload=puts)
+        cost = estimate_per_million(cost_figures.wall_ms_per_image, context["memoryMb"], puts_per_upload=puts)
+        cost_basis = f", batches of {IO_TARGET_BATCH}, S3 latency model"
 
     conditions = [
         *machine_description(),
@@ -160,15 +183,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("Inputs", f"generated in code (bench/inputs.py), generator v{GENERATOR_VERSION}, cached in bench/.inputs/"),
         ("Presets", ", ".join(f"{p.name} {p.mode} {p.format} q{p.quality}" for p in PRESETS)),
         ("Lambda memory (cdk.json)", f"{context['memoryMb']} MB"),
+        *io_conditions,
     ]
     report = Report(
         results=results,
         imports=imports,
         import_note=import_note,
         cost=cost,
-        targets=build_targets(results, imports, features),
+        targets=build_targets(results, imports, throughput, context["memoryMb"], features),
         conditions=conditions,
         features=features,
+        throughput=throughput,
+        memory_mb=context["memoryMb"],
+        cost_basis=cost_basis,
     )
     print(render_text(report))
     if args.markdown is not None:

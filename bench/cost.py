@@ -1,4 +1,7 @@
-"""Estimated cost per million uploads, from the measured 12 MP engine time.
+"""Estimated cost per million uploads, from the measured wall time of a 12 MP upload in a batch.
+
+Lambda bills wall time, not CPU time: the figure is the per-image wall time of the function's own batch path
+against S3 with the latency model (bench/throughput.py), not the engine's CPU time alone.
 
 Prices: us-east-1 list prices as of 2026-11, stated in the output. Deliberately conservative where
 the real figure depends on traffic: one Lambda request per upload (batching would share one) and
@@ -47,10 +50,11 @@ class CostEstimate:
         return sum(line.dollars for line in self.lines)
 
 
-def estimate_per_million(engine_ms: float, memory_mb: int, puts_per_upload: int) -> CostEstimate:
-    """Cost of a million uploads if each one bills `engine_ms` (scaled to the CPU share at `memory_mb`)."""
+def estimate_per_million(wall_ms: float, memory_mb: int, puts_per_upload: int) -> CostEstimate:
+    """Cost of a million uploads if each one takes `wall_ms` on one full core, stretched by the CPU share Lambda
+    gives at `memory_mb` (an upper bound: only the CPU-bound part of the wall time would stretch)."""
     cpu_share = min(1.0, memory_mb / FULL_VCPU_MEMORY_MB)
-    billed_ms = engine_ms / cpu_share
+    billed_ms = wall_ms / cpu_share
     gigabyte_seconds = UPLOADS * (billed_ms / 1000) * (memory_mb / 1024)
     lines = (
         CostLine(

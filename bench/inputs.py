@@ -196,3 +196,29 @@ def input_path(item: BenchInput) -> Path:
         partial.write_bytes(item.make())
         partial.replace(path)
     return path
+
+
+BYTE_CAP_QUALITIES = (100, 98, 95, 90, 85, 75)
+
+
+def byte_cap_jpeg_path(max_bytes: int, max_pixels: int) -> Path:
+    """A JPEG as close under `max_bytes` as a noisy photo gets at up to `max_pixels` (48 MP at most): the
+    biggest source the function downloads, for the pipeline's memory. Cached like the other inputs."""
+    path = CACHE_DIR / f"byte-cap-{max_bytes}-{max_pixels}.jpg"
+    if not path.exists():
+        width = min(8000, int((max_pixels * 4 / 3) ** 0.5))
+        height = width * 3 // 4
+        # Grain on top of the photo: camera noise at high ISO, which is what makes a JPEG this large.
+        pixels = np.asarray(photo_like(width, height, SEED + 6), dtype=np.int16)
+        pixels += np.random.default_rng(SEED + 7).normal(0, 13, (height, width, 1)).astype(np.int16)
+        picture = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+        data = b""
+        for quality in BYTE_CAP_QUALITIES:
+            data = _encode(picture, "JPEG", quality=quality)
+            if len(data) <= max_bytes:
+                break
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.partial")
+        partial.write_bytes(data)
+        partial.replace(path)
+    return path

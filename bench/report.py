@@ -28,6 +28,7 @@ from .cost import (
 from .features import CodecPoint, FeatureFigures, PlaceholderTiming
 from .imports import BASELINE_STATEMENT, HANDLER_STATEMENT, ImportTimes
 from .quality import VariantQuality, lowest
+from .throughput import BATCH_SIZES, ThroughputResult
 from .timing import Timing
 
 
@@ -110,8 +111,19 @@ SMART_CROP_GOAL_MS = 5.0  # added per smart cover preset
 SMART_KEPT_GOAL = 0.9  # average share of the subject's box inside the smart crop
 
 
+# The I/O goals (from the throughput issue), measured on a batch of this many records.
+IO_TARGET_BATCH = 5
+LATENCY_COST_GOAL = 1.3  # per-image wall time, latency model / no injected latency (same code)
+THROUGHPUT_GOAL = 1.8  # pipelined throughput / strictly sequential throughput, latency model
+MEMORY_HEADROOM_GOAL = 0.25  # of cdk.json's memoryMb, left at the peak of a batch of maxSourceBytes sources
+
+
 def build_targets(
-    results: Sequence[InputResult], imports: ImportTimes | None, feature_figures: FeatureFigures | None = None
+    results: Sequence[InputResult],
+    imports: ImportTimes | None,
+    throughput: ThroughputResult | None = None,
+    memory_mb: int | None = None,
+    feature_figures: FeatureFigures | None = None,
 ) -> list[Target]:
     targets = []
     for result in results:
@@ -137,6 +149,35 @@ def build_targets(
     if imports is not None:
         ratio = imports.handler_ms / imports.baseline_ms if imports.baseline_ms else None
         targets.append(Target("handler", "cold import / boto3+PIL", ratio, IMPORT_GOAL, False, "x"))
+    if throughput is not None:
+        targets += _io_targets(throughput, memory_mb)
+    return targets
+
+
+def _io_targets(throughput: ThroughputResult, memory_mb: int | None) -> list[Target]:
+    subject = f"I/O, batch of {IO_TARGET_BATCH}"
+    piped = throughput.figures(IO_TARGET_BATCH, "pipelined")
+    quiet = throughput.figures(IO_TARGET_BATCH, "pipelined-no-latency")
+    sequential = throughput.figures(IO_TARGET_BATCH, "sequential")
+    latency_cost = piped.wall_ms_per_image / quiet.wall_ms_per_image if piped and quiet else None
+    speedup = sequential.wall_ms_per_image / piped.wall_ms_per_image if piped and sequential else None
+    targets = [
+        Target(subject, "wall/image, latency model / no latency", latency_cost, LATENCY_COST_GOAL, False, "x"),
+        Target(subject, "throughput pipelined / sequential", speedup, THROUGHPUT_GOAL, True, "x"),
+    ]
+    memory = throughput.memory
+    if memory is not None and memory_mb:
+        headroom = 1 - memory.peak_rss_mb / memory_mb
+        targets.append(
+            Target(
+                f"I/O, batch of {memory.batch} at maxSourceBytes",
+                f"memory headroom at peak RSS, of {memory_mb} MB",
+                headroom * 100,
+                MEMORY_HEADROOM_GOAL * 100,
+                True,
+                " %",
+            )
+        )
     return targets
 
 
@@ -326,6 +367,79 @@ def _markdown_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> st
     return "\n".join(lines)
 
 
+IO_COLUMNS = (
+    "batch",
+    "pipelined ms/img",
+    "pipelined, no latency",
+    "latency cost",
+    "sequential ms/img",
+    "pipelined vs sequential",
+    "writes not overlapped",
+    "sequential, no latency",
+    "CPU ms/img",
+    "peak RSS MB",
+)
+
+
+def _io_rows(throughput: ThroughputResult) -> list[list[str]]:
+    rows = []
+    for size in BATCH_SIZES:
+
+        def wall(mode: str, size: int = size) -> float | None:
+            figures = throughput.figures(size, mode)
+            return figures.wall_ms_per_image if figures else None
+
+        piped, quiet, sequential = wall("pipelined"), wall("pipelined-no-latency"), wall("sequential")
+        figures = throughput.figures(size, "pipelined")
+        rows.append(
+            [
+                str(size),
+                _wall(piped),
+                _wall(quiet),
+                _ratio(piped / quiet if piped and quiet else None),
+                _wall(sequential),
+                _ratio(sequential / piped if piped and sequential else None),
+                _wall(wall("writes-not-overlapped")),
+                _wall(wall("sequential-no-latency")),
+                "-" if figures is None else f"{figures.cpu_ms_per_image:.0f}",
+                "-" if figures is None else f"{figures.peak_rss_mb:.0f}",
+            ]
+        )
+    return rows
+
+
+def _wall(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def _io_legend(throughput: ThroughputResult) -> str:
+    repeats = throughput.batches[0].repeats if throughput.batches else 0
+    return (
+        "ms/img = median wall time of one batch / its size, over "
+        f"{repeats} rounds in which every mode runs once per batch size (interleaved), each batch of first uploads "
+        "(thumbnails bucket emptied before it). Columns: the pipelined handler with the latency model "
+        f"({throughput.latency_model}); the same code with no injected latency; latency cost = the two divided; "
+        "the strictly sequential path (pipeline.SEQUENTIAL: one record, one request at a time) with the latency "
+        "model; pipelined vs sequential = throughput ratio; prefetch and concurrent requests but each record's "
+        "writes finished before the next render; the sequential path without latency. CPU = the process's CPU "
+        "time per image, pipelined with latency (every thread, moto's S3 included). Peak RSS = the whole "
+        f"process's VmHWM during the batch (moto and its copy of the objects included). Run on {throughput.affinity}."
+    )
+
+
+def _io_memory_line(throughput: ThroughputResult, memory_mb: int | None) -> str:
+    memory = throughput.memory
+    if memory is None:
+        return "Memory batch: not measured."
+    share = f", {memory.peak_rss_mb / memory_mb:.0%} of cdk.json's {memory_mb} MB" if memory_mb else ""
+    return (
+        f"Memory bound: a batch of {memory.batch} JPEG sources of {memory.source_bytes / 1e6:.1f} MB each "
+        f"(maxSourceBytes {memory.max_source_bytes / 1e6:.1f} MB), pipelined with the latency model, in a fresh "
+        f"process: peak RSS {memory.peak_rss_mb:.0f} MB{share} (RSS {memory.rss_before_mb:.0f} MB before the batch, "
+        f"moto and its objects included; {memory.wall_ms_per_image:.0f} ms per image)."
+    )
+
+
 @dataclass(frozen=True)
 class Report:
     results: Sequence[InputResult]
@@ -335,6 +449,9 @@ class Report:
     targets: Sequence[Target]
     conditions: Sequence[tuple[str, str]]
     features: FeatureFigures | None = None
+    throughput: ThroughputResult | None = None
+    memory_mb: int | None = None
+    cost_basis: str = ""
 
 
 COST_NOTES = (
@@ -342,10 +459,12 @@ COST_NOTES = (
     f"{usd(LAMBDA_PER_MILLION_REQUESTS)} per 1M requests; S3 Standard GET {usd(S3_GET_PER_THOUSAND)} and PUT "
     f"{usd(S3_PUT_PER_THOUSAND)} per 1,000; SQS {usd(SQS_PER_MILLION_REQUESTS)} per 1M requests; EventBridge: AWS "
     "service events on the default bus are free.",
-    "Billed time = the measured 12 MP engine CPU time on THIS machine's core, divided by the CPU share Lambda "
-    f"gives at the configured memory (a full vCPU at {FULL_VCPU_MEMORY_MB} MB). Lambda's arm64 (Graviton) core "
-    "is not this machine's core, so the real duration differs; S3 download/upload latency, the handler's own "
-    "work and cold starts are not included. Storage and data transfer are not included.",
+    "Billed time = the measured wall time per 12 MP upload of the function's batch path (handle_batch, real "
+    "service and engine) against S3 with the latency model, on THIS machine's core, divided by the CPU share "
+    f"Lambda gives at the configured memory (a full vCPU at {FULL_VCPU_MEMORY_MB} MB): an upper bound, since only "
+    "the CPU-bound part would stretch, and the wall time includes moto's own CPU, which real S3 does not charge "
+    "to the function. Lambda's arm64 (Graviton) core is not this machine's core, and real S3 latency varies; "
+    "cold starts, storage and data transfer are not included.",
 )
 
 
@@ -464,10 +583,27 @@ def _feature_markdown(report: Report) -> list[str]:
 
 
 def render_text(report: Report) -> str:
-    parts = [
-        "Run conditions",
-        _text_table(("item", "value"), report.conditions),
-        "",
+    parts = ["Run conditions", _text_table(("item", "value"), report.conditions), ""]
+    if report.results:
+        parts += _engine_text(report)
+    if report.throughput is not None:
+        parts += [
+            "I/O: the handler on batches of 12 MP JPEGs against S3 (moto in-process), per image",
+            _text_table(IO_COLUMNS, _io_rows(report.throughput)),
+            _io_legend(report.throughput),
+            _io_memory_line(report.throughput, report.memory_mb),
+            "",
+        ]
+    parts += ["Targets", _text_table(TARGET_COLUMNS, _target_rows(report.targets))]
+    if report.cost is not None:
+        title = f"Estimated cost per 1M uploads (12 MP JPEG{report.cost_basis})"
+        parts += ["", title, _text_table(COST_COLUMNS, _cost_rows(report.cost))]
+        parts += COST_NOTES
+    return "\n".join(parts)
+
+
+def _engine_text(report: Report) -> list[str]:
+    return [
         "Figures",
         _text_table(FIGURE_COLUMNS, figure_rows(report.results)),
         LEGEND,
@@ -481,21 +617,39 @@ def render_text(report: Report) -> str:
         *_import_lines(report),
         *_feature_text(report),
         "",
-        "Targets",
-        _text_table(TARGET_COLUMNS, _target_rows(report.targets)),
     ]
-    if report.cost is not None:
-        parts += ["", "Estimated cost per 1M uploads (12 MP JPEG)", _text_table(COST_COLUMNS, _cost_rows(report.cost))]
-        parts += COST_NOTES
-    return "\n".join(parts)
 
 
 def render_markdown(report: Report) -> str:
-    parts = [
-        "### Run conditions",
-        "",
-        _markdown_table(("item", "value"), report.conditions),
-        "",
+    parts = ["### Run conditions", "", _markdown_table(("item", "value"), report.conditions), ""]
+    if report.results:
+        parts += _engine_markdown(report)
+    if report.throughput is not None:
+        parts += [
+            "### I/O: the handler on batches of 12 MP JPEGs against S3 (moto in-process), per image",
+            "",
+            _markdown_table(IO_COLUMNS, _io_rows(report.throughput)),
+            "",
+            _io_legend(report.throughput),
+            "",
+            _io_memory_line(report.throughput, report.memory_mb),
+            "",
+        ]
+    parts += ["### Targets", "", _markdown_table(TARGET_COLUMNS, _target_rows(report.targets))]
+    if report.cost is not None:
+        parts += [
+            "",
+            f"### Estimated cost per million uploads (12 MP JPEG{report.cost_basis})",
+            "",
+            _markdown_table(COST_COLUMNS, _cost_rows(report.cost)),
+            "",
+        ]
+        parts += [f"- {note}" for note in COST_NOTES]
+    return "\n".join(parts) + "\n"
+
+
+def _engine_markdown(report: Report) -> list[str]:
+    return [
         "### Figures",
         "",
         _markdown_table(FIGURE_COLUMNS, figure_rows(report.results)),
@@ -515,20 +669,7 @@ def render_markdown(report: Report) -> str:
         *_import_lines(report),
         *_feature_markdown(report),
         "",
-        "### Targets",
-        "",
-        _markdown_table(TARGET_COLUMNS, _target_rows(report.targets)),
     ]
-    if report.cost is not None:
-        parts += [
-            "",
-            "### Estimated cost per million uploads (12 MP JPEG)",
-            "",
-            _markdown_table(COST_COLUMNS, _cost_rows(report.cost)),
-            "",
-        ]
-        parts += [f"- {note}" for note in COST_NOTES]
-    return "\n".join(parts) + "\n"
 
 
 BEGIN_MARKER = "<!-- bench:begin (generated by `python -m bench --markdown`; edits inside are overwritten) -->"

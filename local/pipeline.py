@@ -112,10 +112,12 @@ class LocalPipeline:
             lambda_client=session.client("lambda"), name=deployed.physical_ids[function_ids.pop()]
         )
         function = import_function(self.function.environment)
+        from thumbnailer.contract import Settings
+
         # The function's own client, with the function's own botocore config unless a test gives one; separate
         # from the harness's client so that tests can inject faults into it alone.
-        budget = function.S3TimeBudget.for_timeout(self.function.timeout_seconds)
-        self.function_s3 = session.client("s3", config=function_s3_config or budget.client_config())
+        function_config = function.s3_client_config(Settings.from_environment(self.function.environment))
+        self.function_s3 = session.client("s3", config=function_s3_config or function_config)
         handler = thumbnailer_handler(
             function=function, environment=self.function.environment, s3_client=self.function_s3
         )

@@ -3,13 +3,14 @@
 A final outcome (completed, removed, rejected, skipped) acknowledges its record. A `TransientError` or any unexpected
 exception puts the record in `batchItemFailures`: SQS delivers it again and, after maxReceiveCount,
 the dead-letter queue keeps it. No exception leaves `lambda_handler`: a failure that is not tied to one
-record fails every record of the batch, which is the same as retrying it, without an invocation error.
+record fails every record of the batch not yet acknowledged, which is the same as retrying it, without an
+invocation error. The records of a batch run as a pipeline (`pipeline.py`): one renders while the next one's
+source is fetched and the previous one's thumbnails are written.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypedDict
@@ -22,6 +23,7 @@ from botocore.config import Config
 
 from .contract import OUTCOME_METRICS, STARTUP_ERRORS_METRIC, VARIANTS_METRIC, Settings
 from .outcomes import Completed, Outcome, Rejected, Removed, TransientError
+from .pipeline import PIPELINED, Finished, Overlap, Phases, run_batch
 from .service import ThumbnailService
 
 
@@ -73,12 +75,14 @@ class S3TimeBudget:
         """How long one call can take before it gives up (a Retry-After header aside, which S3 does not send)."""
         return self.max_attempts * (self.connect_timeout + self.read_timeout) + _max_backoff(self.max_attempts)
 
-    def client_config(self) -> Config:
+    def client_config(self, *, connections: int) -> Config:
+        """`connections`: how many requests the function may have in flight at once (the connection pool)."""
         return Config(
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
             # retries 5xx, SlowDown, throttling, timeouts, broken connections
             retries={"mode": "standard", "total_max_attempts": self.max_attempts},
+            max_pool_connections=connections,
         )
 
 
@@ -93,8 +97,14 @@ def default_service() -> ThumbnailService:
     A configuration error raises here on every invocation (cache keeps only successes) until it is fixed.
     """
     settings = Settings.from_environment(os.environ)
+    return ThumbnailService(settings, boto3.client("s3", config=s3_client_config(settings)))
+
+
+def s3_client_config(settings: Settings) -> Config:
+    """The function's S3 client: time budget from the function's timeout, a connection per request the
+    pipeline may have in flight."""
     budget = S3TimeBudget.for_timeout(settings.timeout_seconds)
-    return ThumbnailService(settings, boto3.client("s3", config=budget.client_config()))
+    return budget.client_config(connections=PIPELINED.connections(len(settings.config.presets)))
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)
@@ -113,9 +123,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
 def handle_batch(
     event: dict[str, Any],
     context: LambdaContext | None,
-    service: ThumbnailService,
+    service: Phases,
     *,
     reserve_seconds: float = 0.0,
+    overlap: Overlap = PIPELINED,
     logger: Logger = logger,
     metrics: Metrics = metrics,
 ) -> PartialItemFailureResponse:
@@ -128,48 +139,71 @@ def handle_batch(
     A record is started only while the invocation has `reserve_seconds` left (the entry point reserves
     one S3 call's worst case): the records not started are reported as failed, and SQS delivers them
     again, instead of the Lambda timeout cutting the invocation off and failing the whole batch,
-    finished records included.
+    finished records included. `overlap` says how much of the batch runs at once; `pipeline.SEQUENTIAL`
+    processes the records strictly one after another, one request at a time.
     """
     reserve_ms = reserve_seconds * 1000
-    failures: list[BatchItemFailure] = []
     records = _records(event, logger)
-    for index, record in enumerate(records):
-        if context is not None and context.get_remaining_time_in_millis() < reserve_ms:
-            not_started = [pending["messageId"] for pending in records[index:]]
-            logger.warning("out of time: records not started will be retried", extra={"notStarted": not_started})
-            metrics.add_metric(name=OUTCOME_METRICS["transient"], unit=MetricUnit.Count, value=len(not_started))
-            failures.extend({"itemIdentifier": message_id} for message_id in not_started)
-            break
-        try:
-            process_record(record, service, logger=logger, metrics=metrics)
-        except Exception:  # already logged and counted by process_record; SQS retries the record
-            failures.append({"itemIdentifier": record["messageId"]})
-    return {"batchItemFailures": failures}
+    failed: list[int] = []
+    acknowledged: set[int] = set()
 
+    def may_start() -> bool:
+        return context is None or context.get_remaining_time_in_millis() >= reserve_ms
 
-def process_record(record: dict[str, Any], service: ThumbnailService, *, logger: Logger, metrics: Metrics) -> None:
-    """Process one record and log one line about it; raise to have the record retried."""
-    started = time.perf_counter()
-    fields: dict[str, Any] = {"messageId": record["messageId"]}
+    def on_finished(finished: Finished) -> None:
+        if report_record(records[finished.index], finished, logger=logger, metrics=metrics):
+            acknowledged.add(finished.index)
+        else:
+            failed.append(finished.index)
+
     try:
-        outcome = service.process(record["body"])
-    except TransientError as error:
+        not_started = run_batch(
+            service,
+            [record["body"] for record in records],
+            overlap=overlap,
+            may_start=may_start,
+            on_finished=on_finished,
+        )
+    except Exception:  # a fault of the batch machinery itself, not of one record: retry what is not done
+        logger.exception("the batch failed outside any record; every record not acknowledged will be retried")
+        failed = [index for index in range(len(records)) if index not in acknowledged]
+        not_started = []
+    if not_started:
+        message_ids = [records[index]["messageId"] for index in not_started]
+        logger.warning("out of time: records not started will be retried", extra={"notStarted": message_ids})
+        metrics.add_metric(name=OUTCOME_METRICS["transient"], unit=MetricUnit.Count, value=len(not_started))
+    return {
+        "batchItemFailures": [
+            {"itemIdentifier": records[index]["messageId"]} for index in (*sorted(failed), *not_started)
+        ]
+    }
+
+
+def report_record(record: dict[str, Any], finished: Finished, *, logger: Logger, metrics: Metrics) -> bool:
+    """Log one line about a record that has finished and count its outcome; True when it is acknowledged,
+    False when SQS must deliver it again."""
+    fields: dict[str, Any] = {"messageId": record["messageId"]}
+    error = finished.error
+    if isinstance(error, TransientError):
         fields.update(outcome="transient", reason=error.reason, detail=error.detail)
-        fields.update(receiveCount=_receive_count(record), ms=_elapsed_ms(started))
+        fields.update(receiveCount=_receive_count(record), ms=finished.ms)
         logger.warning("record failed, will be retried", extra=fields)
         metrics.add_metric(name=OUTCOME_METRICS["transient"], unit=MetricUnit.Count, value=1)
-        raise
-    except Exception as error:
-        fields.update(outcome="error", reason=type(error).__name__, ms=_elapsed_ms(started))
-        logger.exception("record failed unexpectedly, will be retried", extra=fields)
+        return False
+    if error is not None:
+        fields.update(outcome="error", reason=type(error).__name__, ms=finished.ms)
+        logger.exception("record failed unexpectedly, will be retried", exc_info=error, extra=fields)
         metrics.add_metric(name=OUTCOME_METRICS["error"], unit=MetricUnit.Count, value=1)
-        raise
-    fields.update(_outcome_fields(outcome), ms=_elapsed_ms(started))
+        return False
+    outcome = finished.outcome
+    assert outcome is not None
+    fields.update(_outcome_fields(outcome), ms=finished.ms)
     log = logger.warning if isinstance(outcome, Rejected) else logger.info
     log(f"record {outcome.kind}", extra=fields)
     metrics.add_metric(name=OUTCOME_METRICS[outcome.kind], unit=MetricUnit.Count, value=1)
     if isinstance(outcome, Completed):
         metrics.add_metric(name=VARIANTS_METRIC, unit=MetricUnit.Count, value=len(outcome.variant_keys))
+    return True
 
 
 def _records(event: Any, logger: Logger) -> list[dict[str, Any]]:
@@ -213,7 +247,3 @@ def _receive_count(record: dict[str, Any]) -> int | None:
     attributes = record.get("attributes")
     count = attributes.get("ApproximateReceiveCount") if isinstance(attributes, dict) else None
     return int(count) if isinstance(count, str) and count.isdigit() else None
-
-
-def _elapsed_ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 1)

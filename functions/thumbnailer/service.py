@@ -8,7 +8,8 @@ Order of the checks: cheapest first, and nothing is downloaded that the event al
 5. skip if a newer upload of the same key already has a manifest;
 6. render, write every variant, then the manifest last, all conditionally: an older event never replaces
    a variant or the manifest of a newer one. A variant made from a newer upload stops the older event
-   (`superseded`) before it writes anything more, and no manifest is written unless every variant was.
+   (`superseded`) before it starts any more writes (writes already running at once finish, conditionally), and
+   no manifest is written unless every variant was.
 A refused source with a known key gets a `rejected` manifest, so whoever waits for the manifest learns why.
 Once a complete manifest is in place, variants its predecessor listed for presets no longer configured are deleted.
 A backfill message (from the backfill queue: a key and a mode, no event) is handed to `backfill.Backfiller`.
@@ -23,13 +24,23 @@ c. replace the manifest with a `deleted` tombstone FIRST, conditionally as in st
    between leaves a tombstone listing what the retry must still delete (deleting twice is harmless).
    Each thumbnail is deleted only if it was not made from a newer upload, and only if it is still the object
    just inspected (a conditional delete), so a re-upload processed at the same time keeps its thumbnails.
+
+The same steps as four phases, so that a batch can overlap them across records (`pipeline.py`): `admit`
+(steps 1-2, no I/O), `fetch` (steps 3-5, or a-c for a deletion: S3 reads), `render` (the engine: CPU only) and
+`write` (step 6: S3 writes; a rejected manifest too). `process` runs them one after another. Requests of one
+phase that do not depend on each other (the variant PUTs; the source GET and the manifest read when the key has
+one spelling) go through the `fanout` given: one after another by default, at once when the pipeline passes
+its thread pool.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from .backfill import Backfiller, is_backfill_message, remove_dropped_variants
 from .contract import Settings
@@ -61,6 +72,72 @@ if TYPE_CHECKING:
 
 Engine = Callable[[bytes, Sequence[Preset], Limits], "Rendition"]
 Clock = Callable[[], datetime]
+T = TypeVar("T")
+A = TypeVar("A")
+B = TypeVar("B")
+
+
+class Fanout(Protocol):
+    """Runs independent tasks and returns their results in the tasks' order, or raises the first (in the tasks'
+    order) of the exceptions they raised, once none of them is still running. Tasks not yet started when one
+    fails may be skipped."""
+
+    def __call__(self, tasks: Sequence[Callable[[], T]], /) -> list[T]: ...
+
+
+def in_order(tasks: Sequence[Callable[[], T]], /) -> list[T]:
+    """The sequential fanout: one task after another in the calling thread; the first exception stops the rest."""
+    return [task() for task in tasks]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Upload:
+    """An Object Created event that passed the message checks (steps 1-2), and the key spellings to try."""
+
+    event: ObjectCreated
+    candidates: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Deletion:
+    """An Object Deleted event that passed the message checks, and the key spellings to try."""
+
+    event: ObjectDeleted
+    candidates: tuple[str, ...]
+
+
+Admitted = Upload | Deletion  # `candidates`: every original key the record may read or write outputs for
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fetched:
+    """An upload whose source bytes are in memory, with the manifest in place when they were fetched."""
+
+    event: ObjectCreated
+    source: SourceObject
+    existing: ExistingManifest | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rendered:
+    """The thumbnails of a fetched upload, ready to be written. No source bytes: they can be freed."""
+
+    event: ObjectCreated
+    source: SourceFacts
+    existing: ExistingManifest | None
+    rendition: Rendition
+
+
+@dataclass(frozen=True, kw_only=True)
+class Refused:
+    """A fetched upload the engine refused: what its rejected manifest will say."""
+
+    event: ObjectCreated
+    source: SourceFacts
+    existing: ExistingManifest | None
+    reason: str
+    detail: str
+
 
 # Conditional manifest and variant writes that lose a race look at the object again and retry; more than a
 # few losses in a row means something keeps rewriting it, and the message is better retried later.
@@ -98,8 +175,21 @@ class ThumbnailService:
     def settings(self) -> Settings:
         return self._settings
 
-    def process(self, message_body: str) -> Outcome:
-        """Final outcomes are returned; `TransientError` (and any bug) is raised so the message is retried."""
+    def process(self, message_body: str, *, fanout: Fanout = in_order) -> Outcome:
+        """Final outcomes are returned; `TransientError` (and any bug) is raised so the message is retried.
+
+        Every phase in turn: what the batch pipeline does for one record, without overlapping anything.
+        """
+        admitted = self.admit(message_body)
+        if isinstance(admitted, Outcome):
+            return admitted
+        fetched = self.fetch(admitted, fanout=fanout)
+        if isinstance(fetched, Outcome):
+            return fetched
+        return self.write(self.render(fetched), fanout=fanout)
+
+    def admit(self, message_body: str) -> Outcome | Admitted:
+        """Steps 1-2, the message checks: a final outcome, or the upload or deletion to go on with. No I/O."""
         settings = self._settings
         if is_backfill_message(message_body):
             return self._backfiller.process(message_body)
@@ -126,79 +216,135 @@ class ThumbnailService:
                 key=event.raw_key,
             )
         if isinstance(event, ObjectDeleted):
-            return self._process_deletion(event, candidates)
-        return self._process_object(event, candidates)
+            return Deletion(event=event, candidates=candidates)
+        return Upload(event=event, candidates=candidates)
 
-    def _process_object(self, event: ObjectCreated, candidates: tuple[str, ...]) -> Outcome:
-        """Steps 3-6, for an event that passed the message checks; `candidates` are its usable key spellings."""
-        settings = self._settings
-        limit = settings.config.limits.max_source_bytes
+    def fetch(self, admitted: Admitted, *, fanout: Fanout = in_order) -> Outcome | Fetched:
+        """Steps 3-5 for an upload (S3 reads; a refusal's rejected manifest is written here too): a final outcome,
+        or the source to render. A deletion is decided here whole (steps a-c), unless it turns out to be a
+        restore, whose source is then fetched like an upload's."""
+        if isinstance(admitted, Deletion):
+            decided = self._process_deletion(admitted.event, admitted.candidates)
+            if not isinstance(decided, Upload):
+                return decided
+            admitted = decided
+        return self._fetch_upload(admitted, fanout)
+
+    def render(self, fetched: Fetched) -> Rendered | Refused:
+        """The engine, and nothing else: no I/O. What comes out holds no source bytes."""
+        config = self._settings.config
+        source = self._facts(fetched.event, key=fetched.source.key, source=fetched.source)
+        try:
+            rendition = self._engine(fetched.source.data, config.presets, config.limits)
+        except ImageRejected as error:
+            return Refused(
+                event=fetched.event,
+                source=source,
+                existing=fetched.existing,
+                reason=error.reason,
+                detail=error.detail,
+            )
+        return Rendered(event=fetched.event, source=source, existing=fetched.existing, rendition=rendition)
+
+    def write(self, rendered: Rendered | Refused, *, fanout: Fanout = in_order) -> Outcome:
+        """Step 6 (S3 writes): every variant, then strictly last the manifest; or the rejected manifest."""
+        if isinstance(rendered, Refused):
+            return self._reject(
+                rendered.event,
+                facts=rendered.source,
+                reason=rendered.reason,
+                detail=rendered.detail,
+                existing=rendered.existing,
+            )
+        return self._write_set(rendered, fanout)
+
+    def _fetch_upload(self, upload: Upload, fanout: Fanout) -> Outcome | Fetched:
+        event, candidates = upload.event, upload.candidates
+        limit = self._settings.config.limits.max_source_bytes
         if event.size is not None and event.size > limit and len(candidates) == 1:
             # When the key is ambiguous the GET below finds the right one and refuses on ContentLength.
             return self._reject(
                 event,
-                key=candidates[0],
+                facts=self._facts(event, key=candidates[0], size=event.size),
                 reason=RejectReason.TOO_LARGE,
                 detail=f"{event.size} bytes, limit {limit}",
-                size=event.size,
                 existing=self._thumbnails.read_manifest(candidates[0]),
             )
-        try:
-            source = self._originals.fetch(candidates, etag=event.etag, version_id=event.version_id, max_bytes=limit)
-        except SourceTooLarge as error:
+        get_source = partial(self._get_source, event, candidates, limit)
+        if len(candidates) == 1:
+            # One spelling: the manifest to read is known before the GET, and every path below reads it.
+            source, existing = _both(fanout, get_source, partial(self._thumbnails.read_manifest, candidates[0]))
+        else:
+            source, existing = get_source(), None
+        if isinstance(source, SourceTooLarge):
             return self._reject(
                 event,
-                key=error.key,
+                facts=self._facts(event, key=source.key, size=source.size),
                 reason=RejectReason.TOO_LARGE,
-                detail=str(error),
-                size=error.size,
-                existing=self._thumbnails.read_manifest(error.key),
+                detail=str(source),
+                existing=existing if len(candidates) == 1 else self._thumbnails.read_manifest(source.key),
             )
-        except SourceMissing as error:
+        if isinstance(source, SourceMissing):
             if len(candidates) > 1:
                 # Neither spelling exists, so there is no telling which key the upload had: log, write nothing.
-                return Rejected(reason=MessageRejectReason.SOURCE_MISSING, detail=str(error), key=event.raw_key)
+                return Rejected(reason=MessageRejectReason.SOURCE_MISSING, detail=str(source), key=event.raw_key)
             return self._reject(
                 event,
-                key=candidates[0],
+                facts=self._facts(event, key=candidates[0], size=event.size),
                 reason=MessageRejectReason.SOURCE_MISSING,
-                detail=str(error),
-                size=event.size,
-                existing=self._thumbnails.read_manifest(candidates[0]),
+                detail=str(source),
+                existing=existing,
                 source_gone=True,
             )
-
-        existing = self._thumbnails.read_manifest(source.key)
+        if len(candidates) > 1:
+            existing = self._thumbnails.read_manifest(source.key)
         if existing is not None and existing.is_newer_than(event):
             return Skipped(reason=SkipReason.SUPERSEDED, key=source.key)
-        try:
-            rendition = self._engine(source.data, settings.config.presets, settings.config.limits)
-        except ImageRejected as error:
-            return self._reject(
-                event, key=source.key, reason=error.reason, detail=error.detail, source=source, existing=existing
-            )
-        return self._write_set(event, source, rendition, existing)
+        return Fetched(event=event, source=source, existing=existing)
 
-    def _write_set(
-        self, event: ObjectCreated, source: SourceObject, rendition: Rendition, existing: ExistingManifest | None
-    ) -> Outcome:
+    def _get_source(
+        self, event: ObjectCreated, candidates: tuple[str, ...], limit: int
+    ) -> SourceObject | SourceTooLarge | SourceMissing:
+        """The GET of step 4, with its two permanent refusals returned rather than raised."""
+        try:
+            return self._originals.fetch(candidates, etag=event.etag, version_id=event.version_id, max_bytes=limit)
+        except (SourceTooLarge, SourceMissing) as refusal:
+            return refusal
+
+    def _write_set(self, rendered: Rendered, fanout: Fanout) -> Outcome:
+        event, source, rendition, existing = rendered.event, rendered.source, rendered.rendition, rendered.existing
         metadata = {
             "source-etag": source.etag,
             "source-version-id": source.version_id,
             SEQUENCER_METADATA: event.sequencer,
         }
         listed = existing.variant_keys if existing is not None else ()
-        written: dict[str, str] = {}  # variant key -> the ETag of the object this invocation wrote
-        for thumbnail in rendition.thumbnails:
-            key = variant_key(source.key, thumbnail.preset)
-            etag = self._put_variant(event, key=key, thumbnail=thumbnail, metadata=metadata, expected=key in listed)
+        keys = [variant_key(source.key, thumbnail.preset) for thumbnail in rendition.thumbnails]
+        # Set when a variant turns out to be a newer upload's, or a write fails: the writes not started yet are
+        # not started (they come back None), as when they run one after another.
+        stop = threading.Event()
+
+        def put(key: str, thumbnail: Thumbnail) -> str | None:
+            if stop.is_set():
+                return None
+            try:
+                etag = self._put_variant(event, key=key, thumbnail=thumbnail, metadata=metadata, expected=key in listed)
+            except BaseException:
+                stop.set()
+                raise
             if etag is None:
-                # A newer upload's processing has written this variant, and will write the others and the
-                # manifest: stop. What this one wrote so far is older, so that processing replaces it.
-                return Skipped(reason=SkipReason.SUPERSEDED, key=source.key)
-            written[key] = etag
+                stop.set()
+            return etag
+
+        # Raises the first failure, once no write of this set is still running: then no manifest is written.
+        etags = fanout([partial(put, key, thumb) for key, thumb in zip(keys, rendition.thumbnails, strict=True)])
+        if any(etag is None for etag in etags):
+            # A newer upload's processing has written a variant, and will write the others and the manifest:
+            # stop. What this one wrote is older, so that processing replaces it.
+            return Skipped(reason=SkipReason.SUPERSEDED, key=source.key)
+        written = {key: cast(str, etag) for key, etag in zip(keys, etags, strict=True)}  # key -> ETag written
         manifest = complete_manifest(
-            source=self._facts(event, key=source.key, source=source),
+            source=source,
             rendition=rendition,
             variant_keys=list(written),
             generated_at=self._clock(),
@@ -240,7 +386,7 @@ class ThumbnailService:
             stored = self._thumbnails.variant(key)
         raise TransientError("VariantContention", f"the thumbnail {key!r} kept changing while being written")
 
-    def _process_deletion(self, event: ObjectDeleted, candidates: tuple[str, ...]) -> Outcome:
+    def _process_deletion(self, event: ObjectDeleted, candidates: tuple[str, ...]) -> Outcome | Upload:
         """Steps a-c, for a deletion that passed the message checks; `candidates` are its usable key spellings.
 
         With two spellings, the one to clean up is the first whose object is gone and that has a manifest
@@ -300,7 +446,7 @@ class ThumbnailService:
             return False  # made from an upload after the deletion: that upload's manifest will name it
         return self._thumbnails.delete_variant(key, etag=stored.etag)
 
-    def _restore(self, event: ObjectDeleted, current: CurrentObject) -> Outcome:
+    def _restore(self, event: ObjectDeleted, current: CurrentObject) -> Upload:
         """The key has an object again although its manifest says deleted (a delete marker was removed, and S3
         sends no Object Created for that): render it as an upload ordered at this event."""
         created = ObjectCreated(
@@ -312,27 +458,21 @@ class ThumbnailService:
             version_id=current.version_id,
             sequencer=event.sequencer,
         )
-        return self._process_object(created, (current.key,))
+        return Upload(event=created, candidates=(current.key,))
 
     def _reject(
         self,
         event: ObjectCreated,
         *,
-        key: str,
+        facts: SourceFacts,
         reason: str,
         detail: str,
         existing: ExistingManifest | None,
-        source: SourceObject | None = None,
-        size: int | None = None,
         source_gone: bool = False,
     ) -> Outcome:
-        """A refusal with a known key: write a rejected manifest unless a newer upload owns the key."""
-        manifest = rejected_manifest(
-            source=self._facts(event, key=key, source=source, size=size),
-            reason=reason,
-            detail=detail,
-            generated_at=self._clock(),
-        )
+        """A refusal with a known key (`facts.key`): write a rejected manifest unless a newer upload owns the key."""
+        key = facts.key
+        manifest = rejected_manifest(source=facts, reason=reason, detail=detail, generated_at=self._clock())
         kept = self._write_manifest(event, key=key, manifest=manifest, existing=existing, source_gone=source_gone)
         if kept is not None:
             return Skipped(reason=SkipReason.SUPERSEDED, key=key)
@@ -372,6 +512,12 @@ class ThumbnailService:
             sequencer=event.sequencer,
             size=len(source.data) if source else size,
         )
+
+
+def _both(fanout: Fanout, first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]:
+    """Two independent tasks of different result types through `fanout`."""
+    first_result, second_result = fanout([first, second])
+    return cast(A, first_result), cast(B, second_result)
 
 
 def _yields_to(existing: ExistingManifest, event: S3Event, *, source_gone: bool) -> bool:

@@ -26,6 +26,7 @@ from thumbnailer.contract import Settings
 from thumbnailer.imaging.engine import Rendition, make_thumbnails
 from thumbnailer.imaging.presets import Limits, Preset
 from thumbnailer.outcomes import Completed, Skipped, TransientError
+from thumbnailer.pipeline import PooledFanout
 from thumbnailer.service import VARIANT_WRITE_ATTEMPTS
 
 from .conftest import SESSION, TEST_CLIENT_CONFIG, FakeEngine, S3Call
@@ -165,6 +166,58 @@ def test_the_newer_upload_wins_whatever_the_interleaving(
     # ... and the older upload completed only when it was done before the newer one wrote anything
     outcomes = {paused: paused_result, other: other_result}
     assert (outcomes["older"], outcomes["newer"]) == (older_outcome, COMPLETED)
+
+
+# With a record's variant PUTs running at once (as in a batch), a pause before one PUT no longer holds back its
+# siblings: where they may or may not have landed before the other upload runs, the older upload may complete or
+# be superseded (None below), but the newer upload's pixels still win.
+CONCURRENT_WRITE_INTERLEAVINGS = [
+    pytest.param("older", "render", SUPERSEDED, id="older paused while rendering"),
+    pytest.param("older", VARIANTS[1], SUPERSEDED, id="older paused before one of its variant writes"),
+    pytest.param("older", MANIFEST, SUPERSEDED, id="older paused before its manifest write"),
+    pytest.param("newer", "render", COMPLETED, id="newer paused while rendering"),
+    pytest.param("newer", VARIANTS[0], None, id="newer paused before the write it makes itself"),
+    pytest.param("newer", VARIANTS[1], None, id="newer paused before a write made in the pool"),
+    pytest.param("newer", MANIFEST, SUPERSEDED, id="newer paused before its manifest write"),
+]
+
+
+@pytest.mark.parametrize(("paused", "point", "older_outcome"), CONCURRENT_WRITE_INTERLEAVINGS)
+def test_the_newer_upload_wins_whatever_the_interleaving_with_concurrent_variant_writes(
+    s3: Any,
+    settings: Settings,
+    uploads: Uploads,
+    background: ThreadPoolExecutor,
+    paused: str,
+    point: str,
+    older_outcome: Any,
+) -> None:
+    # GIVEN one upload's processing, its variant PUTs at once in a pool, blocked at `point` in a thread
+    pause = Pause()
+    own_client = SESSION.client("s3", config=TEST_CLIENT_CONFIG)
+    if point == "render":
+        paused_service = service_for(own_client, settings, PausingEngine(pause))
+    else:
+        pause_before_put(own_client, point, pause)
+        paused_service = service_for(own_client, settings, make_thumbnails)
+    with ThreadPoolExecutor(max_workers=len(VARIANTS)) as pool:
+        fanout = PooledFanout(pool)
+        running: Future[Any] = background.submit(paused_service.process, uploads.body(paused), fanout=fanout)
+        try:
+            assert pause.reached.wait(DEADLOCK_GUARD_SECONDS), "the paused upload never reached its pause"
+
+            # WHEN the other upload's record is processed to completion meanwhile, then the paused one resumes
+            other = "newer" if paused == "older" else "older"
+            other_result = service_for(s3, settings).process(uploads.body(other), fanout=fanout)
+        finally:
+            pause.released.set()
+        paused_result = running.result(timeout=DEADLOCK_GUARD_SECONDS)
+
+    # THEN every variant holds the newer image's pixels and the manifest names the newer upload
+    assert_the_newer_upload_won(s3, uploads)
+    outcomes = {paused: paused_result, other: other_result}
+    assert outcomes["newer"] == COMPLETED
+    assert outcomes["older"] in (COMPLETED, SUPERSEDED) if older_outcome is None else outcomes["older"] == older_outcome
 
 
 def test_a_variant_write_lost_to_an_older_writer_is_decided_again(

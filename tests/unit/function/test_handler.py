@@ -35,18 +35,24 @@ from .conftest import FakeEngine
 
 
 class ScriptedService:
-    """Answers each message body with the outcome scripted for it, or raises the exception scripted for it."""
+    """Answers each message body with the outcome scripted for it, or raises the exception scripted for it,
+    as soon as it is admitted (so no other phase is ever reached)."""
 
     def __init__(self, script: dict[str, Outcome | Exception]) -> None:
         self.script = script
         self.bodies: list[str] = []
 
-    def process(self, message_body: str) -> Outcome:
+    def admit(self, message_body: str) -> Outcome:
         self.bodies.append(message_body)
         answer = self.script[message_body]
         if isinstance(answer, Exception):
             raise answer
         return answer
+
+    def fetch(self, admitted: Any, **_: Any) -> Any:
+        raise AssertionError("every scripted record ends at admission")
+
+    render = write = fetch
 
 
 class JsonLog:
