@@ -93,8 +93,9 @@ def default_service() -> ThumbnailService:
     A configuration error raises here on every invocation (cache keeps only successes) until it is fixed.
     """
     settings = Settings.from_environment(os.environ)
-    budget = S3TimeBudget.for_timeout(settings.timeout_seconds)
-    return ThumbnailService(settings, boto3.client("s3", config=budget.client_config()))
+    config = S3TimeBudget.for_timeout(settings.timeout_seconds).client_config()
+    # The EventBridge and CloudFront clients, under the same time budget, are created on their first use.
+    return ThumbnailService(settings, boto3.client("s3", config=config), client_config=config)
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)

@@ -20,6 +20,11 @@ c. replace the manifest with a `deleted` tombstone FIRST, conditionally as in st
    between leaves a tombstone listing what the retry must still delete (deleting twice is harmless).
    Each thumbnail is deleted only if it was not made from a newer upload, and only if it is still the object
    just inspected (a conditional delete), so a re-upload processed at the same time keeps its thumbnails.
+
+When the work is done and it wrote a manifest, the service announces it (`_announce`): with a CDN, a set that
+replaced a complete one is invalidated there; then the manifest goes out on the event bus. Either failing is
+a TransientError: the record is retried, so announcements are at least once. Nothing is announced for a
+skipped record (superseded, filtered, still existing): it wrote no manifest.
 """
 
 from __future__ import annotations
@@ -28,13 +33,25 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from .cdn import CdnInvalidator
 from .contract import Settings
 from .events import MalformedMessage, ObjectCreated, ObjectDeleted, S3Event, compare_sequencers, parse_event
 from .imaging.engine import make_thumbnails
 from .imaging.presets import Limits, Preset
 from .imaging.rejections import ImageRejected, RejectReason
-from .manifest import ExistingManifest, SourceFacts, complete_manifest, deleted_manifest, rejected_manifest
-from .outcomes import Completed, MessageRejectReason, Outcome, Rejected, Removed, Skipped, SkipReason, TransientError
+from .manifest import COMPLETE, ExistingManifest, SourceFacts, complete_manifest, deleted_manifest, rejected_manifest
+from .outcomes import (
+    Completed,
+    MessageRejectReason,
+    Outcome,
+    Rejected,
+    Removed,
+    Skipped,
+    SkipReason,
+    TransientError,
+    WrittenManifest,
+)
+from .publisher import EventPublisher
 from .storage import (
     SEQUENCER_METADATA,
     CurrentObject,
@@ -45,12 +62,14 @@ from .storage import (
     SourceTooLarge,
     ThumbnailStore,
     is_variant_key,
+    manifest_key,
     output_keys_fit,
     variant_key,
 )
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
+    from botocore.config import Config
 
     from .imaging.engine import Rendition
 
@@ -74,13 +93,35 @@ class ThumbnailService:
         engine: Engine = make_thumbnails,
         *,
         clock: Clock = utc_now,
+        events_client: BaseClient | None = None,
+        cloudfront_client: BaseClient | None = None,
+        client_config: Config | None = None,
     ) -> None:
+        """The EventBridge and CloudFront clients are created on first use (with `client_config`) unless given;
+        they are used only when `settings` names an event bus or a distribution."""
         self._settings = settings
         self._engine = engine
         self._clock = clock
         self._originals = OriginalStore(s3_client=s3_client, bucket=settings.originals_bucket)
         self._thumbnails = ThumbnailStore(
             s3_client=s3_client, bucket=settings.thumbnails_bucket, cache_control=settings.config.cache_control
+        )
+        self._publisher = (
+            EventPublisher(
+                bus_name=settings.event_bus_name,
+                thumbnails_bucket=settings.thumbnails_bucket,
+                client=events_client,
+                client_config=client_config,
+            )
+            if settings.event_bus_name
+            else None
+        )
+        self._cdn = (
+            CdnInvalidator(
+                distribution_id=settings.distribution_id, client=cloudfront_client, client_config=client_config
+            )
+            if settings.distribution_id
+            else None
         )
 
     @property
@@ -89,6 +130,22 @@ class ThumbnailService:
 
     def process(self, message_body: str) -> Outcome:
         """Final outcomes are returned; `TransientError` (and any bug) is raised so the message is retried."""
+        outcome = self._decide(message_body)
+        if not isinstance(outcome, Skipped) and outcome.manifest is not None:
+            self._announce(outcome.manifest)
+        return outcome
+
+    def _announce(self, written: WrittenManifest) -> None:
+        """After the work: drop a replaced complete set from the CDN (a deletion's only once its thumbnails are
+        gone, so the CDN cannot fetch them again), then tell the bus."""
+        if self._cdn is not None and written.replaced_status == COMPLETE:
+            key = written.original_key
+            replaced = [variant for variant in written.replaced_keys if is_variant_key(key, variant)]
+            self._cdn.invalidate(key, object_keys=[*replaced, manifest_key(key)])
+        if self._publisher is not None:
+            self._publisher.publish(written)
+
+    def _decide(self, message_body: str) -> Outcome:
         settings = self._settings
         try:
             event = parse_event(message_body)
@@ -185,7 +242,7 @@ class ThumbnailService:
             generated_at=self._clock(),
         )
         kept = self._write_manifest(event, key=source.key, manifest=manifest, existing=existing)
-        if kept is not None:
+        if isinstance(kept, ExistingManifest):
             if kept.is_deleted:
                 # The original was deleted while this (older) upload was being rendered, and the deletion may
                 # already have swept the thumbnails: the ones written here must not stay servable. Only these
@@ -193,7 +250,7 @@ class ThumbnailService:
                 for key, etag in written.items():
                     self._thumbnails.delete_variant(key, etag=etag)
             return Skipped(reason=SkipReason.SUPERSEDED, key=source.key)
-        return Completed(key=source.key, variant_keys=tuple(written))
+        return Completed(key=source.key, variant_keys=tuple(written), manifest=kept)
 
     def _process_deletion(self, event: ObjectDeleted, candidates: tuple[str, ...]) -> Outcome:
         """Steps a-c, for a deletion that passed the message checks; `candidates` are its usable key spellings.
@@ -234,10 +291,11 @@ class ThumbnailService:
             removed_variant_keys=variant_keys,
             generated_at=self._clock(),
         )
-        if self._write_manifest(event, key=key, manifest=tombstone, existing=existing) is not None:
+        written = self._write_manifest(event, key=key, manifest=tombstone, existing=existing)
+        if isinstance(written, ExistingManifest):
             return Skipped(reason=SkipReason.SUPERSEDED, key=key)
         removed = tuple(variant for variant in variant_keys if self._remove_variant(variant, event))
-        return Removed(key=key, variant_keys=removed)
+        return Removed(key=key, variant_keys=removed, manifest=written)
 
     def _variant_keys(self, key: str, existing: ExistingManifest | None) -> tuple[str, ...]:
         """What may exist for `key`: what its manifest lists (presets may have changed since), plus what the
@@ -293,9 +351,9 @@ class ThumbnailService:
             generated_at=self._clock(),
         )
         kept = self._write_manifest(event, key=key, manifest=manifest, existing=existing, source_gone=source_gone)
-        if kept is not None:
+        if isinstance(kept, ExistingManifest):
             return Skipped(reason=SkipReason.SUPERSEDED, key=key)
-        return Rejected(reason=reason, detail=detail, key=key, manifest_written=True)
+        return Rejected(reason=reason, detail=detail, key=key, manifest_written=True, manifest=kept)
 
     def _write_manifest(
         self,
@@ -305,17 +363,22 @@ class ThumbnailService:
         manifest: dict[str, Any],
         existing: ExistingManifest | None,
         source_gone: bool = False,
-    ) -> ExistingManifest | None:
+    ) -> ExistingManifest | WrittenManifest:
         """Write the manifest unless the one in place belongs to a newer upload (or deletion).
 
-        Returns None when written, else the manifest that was kept.
+        Returns what was written (and what it replaced), else the manifest that was kept.
         """
         for _ in range(MANIFEST_WRITE_ATTEMPTS):
             if existing is not None and _yields_to(existing, event, source_gone=source_gone):
                 return existing
             try:
                 self._thumbnails.put_manifest(original_key=key, manifest=manifest, replacing=existing)
-                return None
+                return WrittenManifest(
+                    original_key=key,
+                    document=manifest,
+                    replaced_status=existing.status if existing is not None else None,
+                    replaced_keys=existing.variant_keys if existing is not None else (),
+                )
             except ManifestChanged:
                 existing = self._thumbnails.read_manifest(key)
         raise TransientError("ManifestContention", f"the manifest of {key!r} kept changing while being replaced")
