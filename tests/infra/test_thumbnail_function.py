@@ -101,7 +101,10 @@ def test_the_function_accepts_the_environment_the_stack_gives_it(
         )
         assert settings.timeout_seconds == OVERRIDES["timeoutSeconds"]
     else:
-        assert (settings.config.key_prefix, settings.config.cache_control) == ("", "public, max-age=31536000")
+        assert (settings.config.key_prefix, settings.config.cache_control) == (
+            "",
+            "public, max-age=86400, s-maxage=31536000",
+        )
         assert settings.timeout_seconds == 60
 
 
