@@ -9,6 +9,7 @@ from constructs import Construct
 
 from stacks.config import PipelineConfig
 from stacks.constants import PROJECT_TAG
+from stacks.constructs.downstream_events import DownstreamEvents
 from stacks.constructs.imaging_layer import ImagingLayer
 from stacks.constructs.ingestion import IngestQueue
 from stacks.constructs.storage import ThumbnailStorage
@@ -17,7 +18,8 @@ from thumbnailer.contract import SERVICE_NAME
 
 
 class ThumbnailPipelineStack(Stack):
-    """originals bucket -> EventBridge rule -> ingest queue -> thumbnail function -> thumbnails bucket.
+    """originals bucket -> EventBridge rule -> ingest queue -> thumbnail function -> thumbnails bucket,
+    with a bus announcing each finished set.
 
     The parts are public attributes so another construct (monitoring, say) can be composed on top.
     """
@@ -35,6 +37,7 @@ class ThumbnailPipelineStack(Stack):
             key_suffixes=config.function.key_suffixes,
             function_timeout=Duration.seconds(config.timeout_seconds),
         )
+        self.downstream = DownstreamEvents(self, "Downstream")
         self.imaging_layer = ImagingLayer(self, "ImagingLayer")
         self.thumbnailer = ThumbnailFunction(
             self,
@@ -44,6 +47,7 @@ class ThumbnailPipelineStack(Stack):
             thumbnails=self.storage.thumbnails,
             queue=self.ingestion.queue,
             layer=self.imaging_layer.layer,
+            event_bus=self.downstream.bus,
         )
 
         Tags.of(self).add("project", PROJECT_TAG)
@@ -54,3 +58,4 @@ class ThumbnailPipelineStack(Stack):
         CfnOutput(self, "IngestQueueUrl", value=self.ingestion.queue.queue_url)
         CfnOutput(self, "IngestDeadLetterQueueUrl", value=self.ingestion.dead_letter_queue.queue_url)
         CfnOutput(self, "EventsDeadLetterQueueUrl", value=self.ingestion.events_dead_letter_queue.queue_url)
+        CfnOutput(self, "EventBusName", value=self.downstream.bus.event_bus_name)

@@ -1,8 +1,10 @@
-"""The worker: a Lambda function draining the ingest queue, reading originals and writing thumbnails."""
+"""The worker: a Lambda function draining the ingest queue, reading originals and writing thumbnails, announcing
+each written manifest on the pipeline's event bus."""
 
 from __future__ import annotations
 
 from aws_cdk import Acknowledgment, CfnResource, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -39,6 +41,7 @@ class ThumbnailFunction(Construct):
         thumbnails: s3.IBucket,
         queue: sqs.IQueue,
         layer: lambda_.ILayerVersion,
+        event_bus: events.IEventBus,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -79,6 +82,13 @@ class ThumbnailFunction(Construct):
             )
         )
 
+        # One event per manifest written, on the pipeline's own bus only.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="AnnounceManifests", actions=["events:PutEvents"], resources=[event_bus.event_bus_arn]
+            )
+        )
+
         for bucket in (originals, thumbnails):
             Validations.of(self.role).acknowledge(
                 Acknowledgment(
@@ -107,6 +117,7 @@ class ThumbnailFunction(Construct):
                 thumbnails_bucket=thumbnails.bucket_name,
                 timeout_seconds=config.timeout_seconds,
                 config=config.function,
+                event_bus_name=event_bus.event_bus_name,
             ).to_environment(),
             # No reserved concurrency: the event source's maximum concurrency caps scale-out without
             # taking capacity away from the rest of the account or throttling messages back into the queue.
