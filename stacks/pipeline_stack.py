@@ -12,6 +12,7 @@ from stacks.constants import PROJECT_TAG
 from stacks.constructs.downstream_events import DownstreamEvents
 from stacks.constructs.imaging_layer import ImagingLayer
 from stacks.constructs.ingestion import IngestQueue
+from stacks.constructs.monitoring import PipelineMonitoring
 from stacks.constructs.storage import ThumbnailStorage
 from stacks.constructs.thumbnail_function import ThumbnailFunction
 from thumbnailer.contract import SERVICE_NAME
@@ -19,7 +20,7 @@ from thumbnailer.contract import SERVICE_NAME
 
 class ThumbnailPipelineStack(Stack):
     """originals bucket -> EventBridge rule -> ingest queue -> thumbnail function -> thumbnails bucket,
-    with a bus announcing each finished set.
+    with alarms and a bus announcing each finished set.
 
     The parts are public attributes so another construct (monitoring, say) can be composed on top.
     """
@@ -49,6 +50,22 @@ class ThumbnailPipelineStack(Stack):
             layer=self.imaging_layer.layer,
             event_bus=self.downstream.bus,
         )
+        self.monitoring = PipelineMonitoring(
+            self,
+            "Monitoring",
+            # One alarm per dead-letter queue: a new one is one more line here.
+            dead_letter_queues={
+                "IngestDeadLetterQueue": self.ingestion.dead_letter_queue,
+                "EventsDeadLetterQueue": self.ingestion.events_dead_letter_queue,
+            },
+            ingest_queue=self.ingestion.queue,
+            max_queue_age=Duration.seconds(config.alarm_queue_age_seconds),
+            function=self.thumbnailer.function,
+            rule=self.ingestion.rule,
+            alarm_email=config.alarm_email,
+            dashboard=config.dashboard,
+            disposable=config.disposable,
+        )
 
         Tags.of(self).add("project", PROJECT_TAG)
         Tags.of(self).add("service", SERVICE_NAME)
@@ -59,3 +76,4 @@ class ThumbnailPipelineStack(Stack):
         CfnOutput(self, "IngestDeadLetterQueueUrl", value=self.ingestion.dead_letter_queue.queue_url)
         CfnOutput(self, "EventsDeadLetterQueueUrl", value=self.ingestion.events_dead_letter_queue.queue_url)
         CfnOutput(self, "EventBusName", value=self.downstream.bus.event_bus_name)
+        CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)

@@ -32,6 +32,16 @@ OVERRIDES = {
     "logRetentionDays": 7,
     "cacheControl": "private, max-age=60",
     "disposable": True,
+    "alarmQueueAgeSeconds": 1800,
+}
+
+# Every optional part switched on: alarm email, dashboard, CDN, and an originals bucket that exists outside the stack.
+OWN_ORIGINALS_BUCKET = "my-existing-originals"
+ALL_OPTIONS = {
+    "alarmEmail": "ops@example.com",
+    "dashboard": True,
+    "cdn": True,
+    "originalsBucketName": OWN_ORIGINALS_BUCKET,
 }
 
 
@@ -91,4 +101,12 @@ def overridden_stack(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize(
         tmp_path_factory.mktemp("overridden-synth"),
         context={"thumbnailsOverrides": json.dumps(OVERRIDES)},
+    )
+
+
+@pytest.fixture(scope="session")
+def all_options_stack(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(
+        tmp_path_factory.mktemp("all-options-synth"),
+        context={"thumbnailsOverrides": json.dumps(ALL_OPTIONS)},
     )
