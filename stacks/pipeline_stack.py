@@ -9,6 +9,7 @@ from constructs import Construct
 
 from stacks.config import PipelineConfig
 from stacks.constants import PROJECT_TAG
+from stacks.constructs.delivery import ThumbnailDelivery
 from stacks.constructs.downstream_events import DownstreamEvents
 from stacks.constructs.imaging_layer import ImagingLayer
 from stacks.constructs.ingestion import IngestQueue
@@ -20,9 +21,9 @@ from thumbnailer.contract import SERVICE_NAME
 
 class ThumbnailPipelineStack(Stack):
     """originals bucket -> EventBridge rule -> ingest queue -> thumbnail function -> thumbnails bucket,
-    with alarms and a bus announcing each finished set.
+    with alarms, a bus announcing each finished set, and optionally a CDN in front of the thumbnails.
 
-    The parts are public attributes so another construct (monitoring, say) can be composed on top.
+    The parts are public attributes so another construct can be composed on top.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: PipelineConfig, **kwargs: Any) -> None:
@@ -39,6 +40,17 @@ class ThumbnailPipelineStack(Stack):
             function_timeout=Duration.seconds(config.timeout_seconds),
         )
         self.downstream = DownstreamEvents(self, "Downstream")
+        self.delivery = (
+            ThumbnailDelivery(
+                self,
+                "Delivery",
+                thumbnails=self.storage.thumbnails,
+                access_logs=self.storage.access_logs,
+                disposable=config.disposable,
+            )
+            if config.cdn
+            else None
+        )
         self.imaging_layer = ImagingLayer(self, "ImagingLayer")
         self.thumbnailer = ThumbnailFunction(
             self,
@@ -49,6 +61,7 @@ class ThumbnailPipelineStack(Stack):
             queue=self.ingestion.queue,
             layer=self.imaging_layer.layer,
             event_bus=self.downstream.bus,
+            distribution=self.delivery.distribution if self.delivery is not None else None,
         )
         self.monitoring = PipelineMonitoring(
             self,
@@ -77,3 +90,5 @@ class ThumbnailPipelineStack(Stack):
         CfnOutput(self, "EventsDeadLetterQueueUrl", value=self.ingestion.events_dead_letter_queue.queue_url)
         CfnOutput(self, "EventBusName", value=self.downstream.bus.event_bus_name)
         CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
+        if self.delivery is not None:
+            CfnOutput(self, "DistributionDomainName", value=self.delivery.distribution.distribution_domain_name)

@@ -1,9 +1,10 @@
 """The worker: a Lambda function draining the ingest queue, reading originals and writing thumbnails, announcing
-each written manifest on the pipeline's event bus."""
+each written manifest on the pipeline's event bus and, with a CDN, invalidating replaced sets."""
 
 from __future__ import annotations
 
 from aws_cdk import Acknowledgment, CfnResource, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -42,6 +43,7 @@ class ThumbnailFunction(Construct):
         queue: sqs.IQueue,
         layer: lambda_.ILayerVersion,
         event_bus: events.IEventBus,
+        distribution: cloudfront.IDistribution | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -88,6 +90,15 @@ class ThumbnailFunction(Construct):
                 sid="AnnounceManifests", actions=["events:PutEvents"], resources=[event_bus.event_bus_arn]
             )
         )
+        if distribution is not None:
+            # A replaced set's paths, in this distribution only.
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="InvalidateReplacedSets",
+                    actions=["cloudfront:CreateInvalidation"],
+                    resources=[distribution.distribution_arn],
+                )
+            )
 
         for bucket in (originals, thumbnails):
             Validations.of(self.role).acknowledge(
@@ -118,6 +129,7 @@ class ThumbnailFunction(Construct):
                 timeout_seconds=config.timeout_seconds,
                 config=config.function,
                 event_bus_name=event_bus.event_bus_name,
+                distribution_id=distribution.distribution_id if distribution is not None else None,
             ).to_environment(),
             # No reserved concurrency: the event source's maximum concurrency caps scale-out without
             # taking capacity away from the rest of the account or throttling messages back into the queue.
