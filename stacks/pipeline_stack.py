@@ -30,7 +30,9 @@ class ThumbnailPipelineStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
 
-        self.storage = ThumbnailStorage(self, "Storage", disposable=config.disposable)
+        self.storage = ThumbnailStorage(
+            self, "Storage", disposable=config.disposable, originals_bucket_name=config.originals_bucket_name
+        )
         self.ingestion = IngestQueue(
             self,
             "Ingestion",

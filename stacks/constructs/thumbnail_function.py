@@ -103,7 +103,7 @@ class ThumbnailFunction(Construct):
         for bucket in (originals, thumbnails):
             Validations.of(self.role).acknowledge(
                 Acknowledgment(
-                    id=f"AwsSolutions-IAM5[Resource::<{_logical_id(bucket)}.Arn>/*]",
+                    id=f"AwsSolutions-IAM5[Resource::{_nag_arn(bucket)}/*]",
                     reason="Object-level actions on every key of one bucket: the keys are whatever users upload.",
                 )
             )
@@ -149,10 +149,13 @@ class ThumbnailFunction(Construct):
         )
 
 
-def _logical_id(bucket: s3.IBucket) -> str:
-    """The bucket's CloudFormation logical id, as cdk-nag spells it in a finding."""
+def _nag_arn(bucket: s3.IBucket) -> str:
+    """The bucket's ARN as cdk-nag spells it in a finding: `<LogicalId.Arn>` for a bucket of this stack, the
+    literal ARN (partition as `<AWS::Partition>`) for one that exists outside it."""
     resource = bucket.node.default_child
+    if resource is None:
+        return f"arn:<AWS::Partition>:s3:::{bucket.bucket_name}"
     assert isinstance(resource, CfnResource)
     stack = Stack.of(resource)
     logical_id: str = stack.resolve(stack.get_logical_id(resource))
-    return logical_id
+    return f"<{logical_id}.Arn>"
