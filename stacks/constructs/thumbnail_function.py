@@ -150,12 +150,17 @@ class ThumbnailFunction(Construct):
 
 
 def _nag_arn(bucket: s3.IBucket) -> str:
-    """The bucket's ARN as cdk-nag spells it in a finding: `<LogicalId.Arn>` for a bucket of this stack, the
-    literal ARN (partition as `<AWS::Partition>`) for one that exists outside it."""
+    """The bucket's ARN as cdk-nag spells it in a finding: `<LogicalId.Arn>` for a bucket of this stack; for one
+    that exists outside it, the ARN as synthesized, a `Ref` written `<Name>` (`arn:<AWS::Partition>:s3:::name`
+    when the region is unknown, `arn:aws:s3:::name` when the CLI supplies it)."""
     resource = bucket.node.default_child
+    stack = Stack.of(bucket)
     if resource is None:
-        return f"arn:<AWS::Partition>:s3:::{bucket.bucket_name}"
+        resolved = stack.resolve(bucket.bucket_arn)
+        if isinstance(resolved, str):
+            return resolved
+        parts = resolved["Fn::Join"][1]
+        return "".join(part if isinstance(part, str) else f"<{part['Ref']}>" for part in parts)
     assert isinstance(resource, CfnResource)
-    stack = Stack.of(resource)
     logical_id: str = stack.resolve(stack.get_logical_id(resource))
     return f"<{logical_id}.Arn>"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-from .conftest import OWN_ORIGINALS_BUCKET, Synthesized
+import pytest
+
+from .conftest import ALL_OPTIONS, OWN_ORIGINALS_BUCKET, Synthesized, synthesize
 from .test_iam import as_list, function_role, role_statements
 
 OWN_BUCKET_ARN = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":s3:::{OWN_ORIGINALS_BUCKET}"]]}
@@ -69,3 +72,16 @@ def test_the_function_is_told_the_named_bucket(all_options_stack: Synthesized) -
     _, function = all_options_stack.only("AWS::Lambda::Function")
 
     assert function["Properties"]["Environment"]["Variables"]["ORIGINALS_BUCKET"] == OWN_ORIGINALS_BUCKET
+
+
+def test_the_stack_synthesizes_clean_for_a_known_region_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN the account and region the CDK CLI supplies (ARNs then carry a literal partition, not a Ref)
+    monkeypatch.setenv("CDK_DEFAULT_ACCOUNT", "123456789012")
+    monkeypatch.setenv("CDK_DEFAULT_REGION", "eu-west-1")
+
+    # WHEN the own-bucket stack is synthesized (cdk-nag raises on an unacknowledged finding)
+    stack = synthesize(tmp_path, context={"thumbnailsOverrides": json.dumps(ALL_OPTIONS)})
+
+    # THEN the bucket's object wildcard is acknowledged in that spelling as well
+    policy = json.dumps(stack.resources)
+    assert f"arn:aws:s3:::{OWN_ORIGINALS_BUCKET}/*" in policy
