@@ -30,8 +30,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .outcomes import TransientError
 
 if TYPE_CHECKING:
-    from botocore.client import BaseClient
     from botocore.config import Config
+    from mypy_boto3_cloudfront import CloudFrontClient
 
 # Kept as they are: RFC 1738's reserved and "extra" characters, minus '*' and '?'. quote() also keeps
 # letters, digits and "_.-~".
@@ -54,7 +54,7 @@ class CdnInvalidator:
     """Invalidates one original's set in one distribution."""
 
     def __init__(
-        self, *, distribution_id: str, client: BaseClient | None = None, client_config: Config | None = None
+        self, *, distribution_id: str, client: CloudFrontClient | None = None, client_config: Config | None = None
     ) -> None:
         self._distribution_id = distribution_id
         self._client = client
@@ -88,7 +88,7 @@ class CdnInvalidator:
         )
         return str(response["Invalidation"]["Id"])
 
-    def _cloudfront(self) -> BaseClient:
+    def _cloudfront(self) -> CloudFrontClient:
         if self._client is None:
             self._client = boto3.client("cloudfront", config=self._client_config)
         return self._client

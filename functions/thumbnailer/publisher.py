@@ -32,8 +32,9 @@ from .outcomes import TransientError, WrittenManifest
 from .storage import manifest_key
 
 if TYPE_CHECKING:
-    from botocore.client import BaseClient
     from botocore.config import Config
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
 MAX_ENTRY_BYTES = 256 * 1024  # EventBridge's limit on one PutEvents entry
 TRUNCATED_LISTS = ("variants", "removedVariants")
@@ -48,7 +49,7 @@ def event_detail(written: WrittenManifest, *, thumbnails_bucket: str) -> dict[st
     }
 
 
-def event_entry(written: WrittenManifest, *, bus_name: str, thumbnails_bucket: str) -> dict[str, str]:
+def event_entry(written: WrittenManifest, *, bus_name: str, thumbnails_bucket: str) -> PutEventsRequestEntryTypeDef:
     """The PutEvents entry announcing `written`, within EventBridge's entry size limit."""
     status = written.document.get("status")
     if status not in DETAIL_TYPES:
@@ -68,7 +69,7 @@ def entry_size(entry: Mapping[str, Any]) -> int:
     return size + (14 if "Time" in entry else 0)
 
 
-def _entry(bus_name: str, detail_type: str, detail: Mapping[str, Any]) -> dict[str, str]:
+def _entry(bus_name: str, detail_type: str, detail: Mapping[str, Any]) -> PutEventsRequestEntryTypeDef:
     return {
         "EventBusName": bus_name,
         "Source": EVENT_SOURCE,
@@ -85,7 +86,7 @@ class EventPublisher:
         *,
         bus_name: str,
         thumbnails_bucket: str,
-        client: BaseClient | None = None,
+        client: EventBridgeClient | None = None,
         client_config: Config | None = None,
     ) -> None:
         self._bus_name = bus_name
@@ -109,7 +110,7 @@ class EventPublisher:
                 f"the event for {manifest_key(written.original_key)!r} was not accepted: {failed.get('ErrorMessage')}",
             )
 
-    def _events(self) -> BaseClient:
+    def _events(self) -> EventBridgeClient:
         if self._client is None:
             self._client = boto3.client("events", config=self._client_config)
         return self._client

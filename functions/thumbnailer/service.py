@@ -70,6 +70,8 @@ from .storage import (
 if TYPE_CHECKING:
     from botocore.client import BaseClient
     from botocore.config import Config
+    from mypy_boto3_cloudfront import CloudFrontClient
+    from mypy_boto3_events import EventBridgeClient
 
     from .imaging.engine import Rendition
 
@@ -93,8 +95,8 @@ class ThumbnailService:
         engine: Engine = make_thumbnails,
         *,
         clock: Clock = utc_now,
-        events_client: BaseClient | None = None,
-        cloudfront_client: BaseClient | None = None,
+        events_client: EventBridgeClient | None = None,
+        cloudfront_client: CloudFrontClient | None = None,
         client_config: Config | None = None,
     ) -> None:
         """The EventBridge and CloudFront clients are created on first use (with `client_config`) unless given;
