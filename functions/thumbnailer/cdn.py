@@ -1,4 +1,4 @@
-"""The CloudFront adapter: when a set replaces an older complete set, drop the old one from the CDN's caches.
+"""The CloudFront adapter: when a set replaces an older complete set (or is deleted), drop it from the CDN's caches.
 
 Thumbnails keep stable keys and the CDN keeps them for a year (`s-maxage`), so a replaced set must be
 invalidated or viewers would get the old pixels. One invalidation per replaced set, of `/<original key>/*`

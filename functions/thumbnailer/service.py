@@ -22,9 +22,9 @@ c. replace the manifest with a `deleted` tombstone FIRST, conditionally as in st
    just inspected (a conditional delete), so a re-upload processed at the same time keeps its thumbnails.
 
 When the work is done and it wrote a manifest, the service announces it (`_announce`): with a CDN, a set that
-replaced a complete one is invalidated there; then the manifest goes out on the event bus. Either failing is
-a TransientError: the record is retried, so announcements are at least once. Nothing is announced for a
-skipped record (superseded, filtered, still existing): it wrote no manifest.
+replaced a complete one, and every deletion, is invalidated there; then the manifest goes out on the event bus.
+Either failing is a TransientError: the record is retried, so announcements are at least once. Nothing is
+announced for a skipped record (superseded, filtered, still existing): it wrote no manifest.
 """
 
 from __future__ import annotations
@@ -39,7 +39,15 @@ from .events import MalformedMessage, ObjectCreated, ObjectDeleted, S3Event, com
 from .imaging.engine import make_thumbnails
 from .imaging.presets import Limits, Preset
 from .imaging.rejections import ImageRejected, RejectReason
-from .manifest import COMPLETE, ExistingManifest, SourceFacts, complete_manifest, deleted_manifest, rejected_manifest
+from .manifest import (
+    COMPLETE,
+    DELETED,
+    ExistingManifest,
+    SourceFacts,
+    complete_manifest,
+    deleted_manifest,
+    rejected_manifest,
+)
 from .outcomes import (
     Completed,
     MessageRejectReason,
@@ -139,8 +147,12 @@ class ThumbnailService:
 
     def _announce(self, written: WrittenManifest) -> None:
         """After the work: drop a replaced complete set from the CDN (a deletion's only once its thumbnails are
-        gone, so the CDN cannot fetch them again), then tell the bus."""
-        if self._cdn is not None and written.replaced_status == COMPLETE:
+        gone, so the CDN cannot fetch them again), then tell the bus.
+
+        Every deletion is invalidated, not only one that replaced a complete set: a retried deletion replaces its
+        own tombstone and cannot tell whether its first attempt got as far as invalidating. A retried upload
+        replaces its own complete manifest, so it invalidates again anyway."""
+        if self._cdn is not None and (written.replaced_status == COMPLETE or written.document.get("status") == DELETED):
             key = written.original_key
             replaced = [variant for variant in written.replaced_keys if is_variant_key(key, variant)]
             self._cdn.invalidate(key, object_keys=[*replaced, manifest_key(key)])
@@ -243,16 +255,16 @@ class ThumbnailService:
             variant_keys=list(written),
             generated_at=self._clock(),
         )
-        kept = self._write_manifest(event, key=source.key, manifest=manifest, existing=existing)
-        if isinstance(kept, ExistingManifest):
-            if kept.is_deleted:
+        result = self._write_manifest(event, key=source.key, manifest=manifest, existing=existing)
+        if isinstance(result, ExistingManifest):
+            if result.is_deleted:
                 # The original was deleted while this (older) upload was being rendered, and the deletion may
                 # already have swept the thumbnails: the ones written here must not stay servable. Only these
                 # very objects go (by ETag); a newer upload's thumbnails written since survive.
                 for key, etag in written.items():
                     self._thumbnails.delete_variant(key, etag=etag)
             return Skipped(reason=SkipReason.SUPERSEDED, key=source.key)
-        return Completed(key=source.key, variant_keys=tuple(written), manifest=kept)
+        return Completed(key=source.key, variant_keys=tuple(written), manifest=result)
 
     def _process_deletion(self, event: ObjectDeleted, candidates: tuple[str, ...]) -> Outcome:
         """Steps a-c, for a deletion that passed the message checks; `candidates` are its usable key spellings.
@@ -352,10 +364,10 @@ class ThumbnailService:
             detail=detail,
             generated_at=self._clock(),
         )
-        kept = self._write_manifest(event, key=key, manifest=manifest, existing=existing, source_gone=source_gone)
-        if isinstance(kept, ExistingManifest):
+        result = self._write_manifest(event, key=key, manifest=manifest, existing=existing, source_gone=source_gone)
+        if isinstance(result, ExistingManifest):
             return Skipped(reason=SkipReason.SUPERSEDED, key=key)
-        return Rejected(reason=reason, detail=detail, key=key, manifest_written=True, manifest=kept)
+        return Rejected(reason=reason, detail=detail, key=key, manifest_written=True, manifest=result)
 
     def _write_manifest(
         self,

@@ -286,6 +286,27 @@ def test_a_deleted_original_is_invalidated_once_its_thumbnails_are_gone(s3: Any,
     assert left_at_invalidation == [["a.jpg/manifest.json"]]
 
 
+def test_a_deletion_retried_after_a_failed_invalidation_invalidates_again(s3: Any, bus: Bus, distribution: str) -> None:
+    # GIVEN a processed original, deleted, whose deletion failed at the invalidation (CloudFront refused once)
+    cdn_service(s3, bus, distribution).process(body_for("a.jpg", upload(s3, "a.jpg"), sequencer="01"))
+    s3.delete_object(Bucket=ORIGINALS_BUCKET, Key="a.jpg")
+    deletion = object_deleted_body(key="a.jpg", sequencer="02")
+    refusing = SESSION.client("cloudfront")
+    stubber = Stubber(refusing)
+    stubber.add_client_error("create_invalidation", service_error_code="ServiceUnavailable", http_status_code=503)
+    with stubber, pytest.raises(TransientError):
+        cdn_service(s3, bus, distribution, cloudfront=refusing).process(deletion)
+    assert manifest_of(s3, "a.jpg")["status"] == "deleted"  # the tombstone was written, the set removed
+
+    # WHEN SQS delivers the deletion again (it now replaces its own tombstone, not a complete manifest)
+    outcome = cdn_service(s3, bus, distribution).process(deletion)
+
+    # THEN the set is invalidated this time, and the removal announced
+    assert isinstance(outcome, Removed)
+    assert invalidated_paths(SESSION.client("cloudfront"), distribution) == [["/a.jpg/*"]]
+    assert [event["detail-type"] for event in bus.received()][-1:] == ["Thumbnails Removed"]
+
+
 def test_a_failed_invalidation_is_transient_and_nothing_is_announced(s3: Any, bus: Bus, distribution: str) -> None:
     # GIVEN a complete set, and a distribution id CloudFront does not know (a refused invalidation)
     cdn_service(s3, bus, distribution).process(body_for("a.jpg", upload(s3, "a.jpg"), sequencer="01"))
