@@ -79,7 +79,6 @@ class ThumbnailPipelineStack(Stack):
             rule=self.ingestion.rule,
             alarm_email=config.alarm_email,
             dashboard=config.dashboard,
-            disposable=config.disposable,
         )
 
         Tags.of(self).add("project", PROJECT_TAG)

@@ -67,11 +67,10 @@ class PipelineMonitoring(Construct):
         rule: events.IRule,
         alarm_email: str | None,
         dashboard: bool,
-        disposable: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         self.period = Duration.minutes(ALARM_PERIOD_MINUTES)
-        self.topic = self._alarm_topic(disposable=disposable)
+        self.topic = self._alarm_topic()
         if alarm_email is not None:
             self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
 
@@ -151,7 +150,7 @@ class PipelineMonitoring(Construct):
 
         self.dashboard = self._dashboard(dead_letter_queues, ingest_queue, function, rule) if dashboard else None
 
-    def _alarm_topic(self, *, disposable: bool) -> sns.Topic:
+    def _alarm_topic(self) -> sns.Topic:
         """An SNS topic encrypted with a key of its own, reachable only over TLS, that CloudWatch may publish to.
 
         A customer managed key, not the AWS managed alias/aws/sns: that key's policy cannot be changed to let
@@ -163,7 +162,10 @@ class PipelineMonitoring(Construct):
             "AlarmTopicKey",
             description="Thumbnail pipeline: encrypts the alarm topic; usable by CloudWatch alarms to publish",
             enable_key_rotation=True,
-            removal_policy=RemovalPolicy.DESTROY if disposable else RemovalPolicy.RETAIN,
+            # It protects only notifications in flight, nothing at rest: once the stack is gone, a retained key
+            # would bill $1 a month for nothing. Deleted with the stack, after KMS's shortest waiting period.
+            removal_policy=RemovalPolicy.DESTROY,
+            pending_window=Duration.days(7),
         )
         cloudwatch_principal = iam.ServicePrincipal("cloudwatch.amazonaws.com")
         key.add_to_resource_policy(

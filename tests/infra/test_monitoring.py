@@ -191,6 +191,8 @@ def test_the_topic_is_encrypted_with_a_rotated_key_that_cloudwatch_may_use(defau
     # THEN the topic is encrypted with that key (not alias/aws/sns, whose policy CloudWatch cannot use)
     assert properties["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
     assert key["Properties"]["EnableKeyRotation"] is True
+    # it protects nothing at rest: deleted with the stack (after 7 days), not billed on for nothing
+    assert (key["DeletionPolicy"], key["Properties"]["PendingWindowInDays"]) == ("Delete", 7)
     statements = key["Properties"]["KeyPolicy"]["Statement"]
     assert {
         "Sid": "AllowCloudWatchAlarmsToPublishEncrypted",
