@@ -7,6 +7,10 @@ Then the gaps, each one a known moto limitation:
 
 - `Custom::*` resources would wait forever for a Lambda that moto can only run in Docker, so they are
   removed before the deployment (the provider functions they point at are still created, never run);
+- moto 5.2's `AWS::KMS::Key` reads tags as `TagKey`/`TagValue` and fails on CloudFormation's `Key`/`Value`,
+  so a key's tags are left out (the alarm topic's key; nothing here reads them);
+- moto 5.2 resolves a `Ref` to an `AWS::Events::EventBus` to its internal object, not the bus name that
+  CloudFormation returns, so such a `Ref` is replaced by the bus's `Name` (CDK always writes it);
 - moto's `AWS::S3::Bucket` ignores `NotificationConfiguration` and `VersioningConfiguration`, so both are
   applied with the S3 API afterwards, from the template;
 - an enabled SQS event source mapping makes moto try to run the function in Docker on every message, so
@@ -120,9 +124,21 @@ class DeployedStack:
 
 
 def deployable_template(template: Mapping[str, Any]) -> dict[str, Any]:
-    """The template without `Custom::*` resources, and without the DependsOn entries that name them."""
+    """The template without `Custom::*` resources, and without the DependsOn entries that name them; a `Ref` to an
+    event bus replaced by the bus's name; KMS keys without their tags."""
     result = copy.deepcopy(dict(template))
     resources: dict[str, Any] = result["Resources"]
+    for resource in resources.values():
+        if resource["Type"] == "AWS::KMS::Key":
+            resource.get("Properties", {}).pop("Tags", None)
+    bus_names = {
+        logical_id: resource["Properties"]["Name"]
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::Events::EventBus" and isinstance(resource.get("Properties", {}).get("Name"), str)
+    }
+    if bus_names:
+        result = _replace_refs(result, bus_names)
+        resources = result["Resources"]
     custom = {logical_id for logical_id, resource in resources.items() if resource["Type"].startswith("Custom::")}
     for logical_id in custom:
         del resources[logical_id]
@@ -141,6 +157,17 @@ def deployable_template(template: Mapping[str, Any]) -> dict[str, Any]:
         if used:
             raise DeploymentError(f"{logical_id} uses custom resource(s) {sorted(used)}, which moto cannot run")
     return result
+
+
+def _replace_refs(value: Any, replacements: Mapping[str, str]) -> Any:
+    """`value` with every `{"Ref": id}` of a key of `replacements` replaced by its value."""
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in replacements:
+            return replacements[value["Ref"]]
+        return {key: _replace_refs(inner, replacements) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_replace_refs(inner, replacements) for inner in value]
+    return value
 
 
 def _referenced_logical_ids(value: Any) -> set[str]:

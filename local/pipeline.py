@@ -8,7 +8,9 @@
         pipeline.manifest("photos/cat.jpg")
 
 Everything the function sees comes from the deployment: its environment is read back from the deployed
-function (so it is whatever the template set), the queue and batch size from the event source mapping.
+function (so it is whatever the template set), the queue and batch size from the event source mapping. It
+announces on the deployed event bus through its own EventBridge client (`function_events`), which tests may
+inject faults into. (moto's CloudFormation does not model CloudFront: stacks with `cdn` are not deployed here.)
 """
 
 from __future__ import annotations
@@ -77,12 +79,15 @@ def import_function(environment: Mapping[str, str]) -> ModuleType:
     return importlib.import_module("thumbnailer.handler")
 
 
-def thumbnailer_handler(*, function: ModuleType, environment: Mapping[str, str], s3_client: Any) -> SqsBatchHandler:
-    """The function's `handle_batch` seam, configured from `environment`, using `s3_client`."""
+def thumbnailer_handler(
+    *, function: ModuleType, environment: Mapping[str, str], s3_client: Any, events_client: Any = None
+) -> SqsBatchHandler:
+    """The function's `handle_batch` seam, configured from `environment`, using `s3_client` (and `events_client`
+    to announce written manifests)."""
     from thumbnailer.contract import Settings
     from thumbnailer.service import ThumbnailService
 
-    service = ThumbnailService(Settings.from_environment(environment), s3_client)
+    service = ThumbnailService(Settings.from_environment(environment), s3_client, events_client=events_client)
 
     def handler(event: dict[str, Any], context: Any) -> Any:
         try:
@@ -118,8 +123,12 @@ class LocalPipeline:
         # from the harness's client so that tests can inject faults into it alone.
         function_config = function.s3_client_config(Settings.from_environment(self.function.environment))
         self.function_s3 = session.client("s3", config=function_s3_config or function_config)
+        self.function_events = session.client("events", config=function_config)
         handler = thumbnailer_handler(
-            function=function, environment=self.function.environment, s3_client=self.function_s3
+            function=function,
+            environment=self.function.environment,
+            s3_client=self.function_s3,
+            events_client=self.function_events,
         )
         # One poller per mapping, as Lambda runs one per mapping: the ingest queue's and the backfill queue's.
         self.pollers: dict[str, SqsPoller] = {}
@@ -159,6 +168,11 @@ class LocalPipeline:
     @property
     def thumbnails_bucket(self) -> str:
         return self.deployed.outputs["ThumbnailsBucketName"]
+
+    @property
+    def event_bus(self) -> str:
+        """The bus the function announces written manifests on."""
+        return self.deployed.outputs["EventBusName"]
 
     def upload(self, key: str, data: bytes, *, part_bytes: int | None = None) -> dict[str, Any]:
         """Put an original; with `part_bytes` as a multipart upload in parts of that size. Returns S3's answer

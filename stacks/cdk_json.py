@@ -36,11 +36,12 @@ def default_function_config() -> FunctionConfig:
     )
 
 
-def default_settings(*, originals_bucket: str, thumbnails_bucket: str) -> Settings:
-    """What the deployed function runs with by default, for the given buckets."""
+def default_settings(*, originals_bucket: str, thumbnails_bucket: str, event_bus_name: str | None = None) -> Settings:
+    """What the deployed function runs with by default, for the given buckets (and event bus)."""
     return Settings(
         originals_bucket=originals_bucket,
         thumbnails_bucket=thumbnails_bucket,
         timeout_seconds=thumbnails_defaults()["timeoutSeconds"],
         config=default_function_config(),
+        event_bus_name=event_bus_name,
     )

@@ -18,11 +18,12 @@ e.g. `thumbnails.memoryMb: expected an integer from 512 to 10240, got 'x'`.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stacks.constants import LOG_RETENTION
+from stacks.constants import INGEST_RETENTION_DAYS, LOG_RETENTION
 from thumbnailer.contract import BUCKET_NAME_PATTERN, MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS, FunctionConfig
 from thumbnailer.imaging.presets import ConfigError, require_bool, require_int
 
@@ -43,12 +44,25 @@ DEPLOYMENT_KEYS = frozenset(
         "backfillMapConcurrency",
         "backfillToleratedFailurePercentage",
         "backfillInventoryBucket",
+        "alarmEmail",
+        "alarmQueueAgeSeconds",
+        "dashboard",
+        "cdn",
+        "originalsBucketName",
     }
 )
 KNOWN_KEYS = DEPLOYMENT_KEYS | FunctionConfig.KEYS
 
 # SQS event sources reject a batch size above 10 without a batching window.
 MAX_BATCH_WITHOUT_WINDOW = 10
+# The ingest queue's oldest message may be this old before the alarm goes off: at least a minute (SQS reports
+# every minute), at most the queue's retention (an older message no longer exists).
+MIN_QUEUE_AGE_ALARM_SECONDS = 60
+MAX_QUEUE_AGE_ALARM_SECONDS = INGEST_RETENTION_DAYS * 24 * 60 * 60
+# Enough to refuse a typo ("ops@", "ops example.com"), not an RFC 5322 parser: SNS sends a confirmation
+# email that the address must acknowledge anyway. Printable ASCII only: it lands in a template verbatim.
+EMAIL_PATTERN = re.compile(r"^[!-~]+@[!-~]+\.[!-~]+$")
+MAX_EMAIL_LENGTH = 254
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,6 +83,11 @@ class PipelineConfig:
     backfill_map_concurrency: int
     backfill_tolerated_failure_percentage: int
     backfill_inventory_bucket: str
+    alarm_email: str | None  # None ('' in cdk.json): the alarm topic has no subscription
+    alarm_queue_age_seconds: int
+    dashboard: bool
+    cdn: bool
+    originals_bucket_name: str | None  # None ('' in cdk.json): the stack creates the originals bucket
 
     @property
     def max_batching_window_seconds(self) -> int:
@@ -124,6 +143,16 @@ class PipelineConfig:
             backfill_inventory_bucket=_optional_bucket(
                 where("backfillInventoryBucket"), values["backfillInventoryBucket"]
             ),
+            alarm_email=_optional_email(where("alarmEmail"), values["alarmEmail"]),
+            alarm_queue_age_seconds=require_int(
+                where("alarmQueueAgeSeconds"),
+                values["alarmQueueAgeSeconds"],
+                MIN_QUEUE_AGE_ALARM_SECONDS,
+                MAX_QUEUE_AGE_ALARM_SECONDS,
+            ),
+            dashboard=require_bool(where("dashboard"), values["dashboard"]),
+            cdn=require_bool(where("cdn"), values["cdn"]),
+            originals_bucket_name=_optional_bucket_name(where("originalsBucketName"), values["originalsBucketName"]),
         )
 
 
@@ -148,3 +177,29 @@ def _require_retention(where: str, value: Any) -> int:
     if isinstance(value, bool) or value not in LOG_RETENTION:
         raise ConfigError(f"{where}: expected one of {', '.join(map(str, LOG_RETENTION))}, got {value!r}")
     return int(value)
+
+
+def _optional_email(where: str, value: Any) -> str | None:
+    """'' (no subscription) or an address. '' rather than null: the CDK drops nulls from context values."""
+    if value == "":
+        return None
+    if (
+        not isinstance(value, str)
+        or len(value) > MAX_EMAIL_LENGTH
+        or value.count("@") != 1
+        or not EMAIL_PATTERN.match(value)
+    ):
+        raise ConfigError(f"{where}: expected an email address like 'ops@example.com', or '' for none, got {value!r}")
+    return value
+
+
+def _optional_bucket_name(where: str, value: Any) -> str | None:
+    """'' (the stack creates the bucket) or the name of an existing one."""
+    if value == "":
+        return None
+    if not isinstance(value, str) or not BUCKET_NAME_PATTERN.match(value) or ".." in value:
+        raise ConfigError(
+            f"{where}: expected the name of an existing S3 bucket (3-63 of a-z, 0-9, '.', '-'), "
+            f"or '' to create one, got {value!r}"
+        )
+    return value

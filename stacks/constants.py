@@ -72,3 +72,14 @@ EVENT_RETRY_ATTEMPTS = 185  # EventBridge's maximum
 ACCESS_LOG_EXPIRY_DAYS = 90
 ABORT_INCOMPLETE_UPLOADS_DAYS = 7
 NONCURRENT_VERSION_EXPIRY_DAYS = 30
+
+# Monitoring: every alarm looks at 5-minute periods; a DLQ alarm goes off on the first message.
+ALARM_PERIOD_MINUTES = 5
+THROTTLE_ALARM_PERIODS = 3  # Lambda throttles for 15 minutes running (the event source retries brief ones)
+TRANSIENT_RATE_ALARM_PERCENT = 10  # of the records received, for 15 minutes running
+TRANSIENT_RATE_ALARM_PERIODS = 3
+
+# CDN delivery (cdn: true).
+CDN_DEFAULT_TTL_DAYS = 1  # for an object without Cache-Control; otherwise its s-maxage / max-age decides
+CDN_MAX_TTL_DAYS = 365
+HSTS_MAX_AGE_DAYS = 730

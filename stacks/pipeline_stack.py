@@ -10,24 +10,30 @@ from constructs import Construct
 from stacks.config import PipelineConfig
 from stacks.constants import PROJECT_TAG
 from stacks.constructs.backfill import Backfill
+from stacks.constructs.delivery import ThumbnailDelivery
+from stacks.constructs.downstream_events import DownstreamEvents
 from stacks.constructs.imaging_layer import ImagingLayer
 from stacks.constructs.ingestion import IngestQueue
+from stacks.constructs.monitoring import PipelineMonitoring
 from stacks.constructs.storage import ThumbnailStorage
 from stacks.constructs.thumbnail_function import ThumbnailFunction
 from thumbnailer.contract import SERVICE_NAME
 
 
 class ThumbnailPipelineStack(Stack):
-    """originals bucket -> EventBridge rule -> ingest queue -> thumbnail function -> thumbnails bucket.
+    """originals bucket -> EventBridge rule -> ingest queue -> thumbnail function -> thumbnails bucket,
+    with alarms, a bus announcing each finished set, and optionally a CDN in front of the thumbnails.
 
-    The parts are public attributes so another construct (monitoring, say) can be composed on top.
+    The parts are public attributes so another construct can be composed on top.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: PipelineConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
 
-        self.storage = ThumbnailStorage(self, "Storage", disposable=config.disposable)
+        self.storage = ThumbnailStorage(
+            self, "Storage", disposable=config.disposable, originals_bucket_name=config.originals_bucket_name
+        )
         self.ingestion = IngestQueue(
             self,
             "Ingestion",
@@ -35,6 +41,18 @@ class ThumbnailPipelineStack(Stack):
             key_prefix=config.function.key_prefix,
             key_suffixes=config.function.key_suffixes,
             function_timeout=Duration.seconds(config.timeout_seconds),
+        )
+        self.downstream = DownstreamEvents(self, "Downstream")
+        self.delivery = (
+            ThumbnailDelivery(
+                self,
+                "Delivery",
+                thumbnails=self.storage.thumbnails,
+                access_logs=self.storage.access_logs,
+                disposable=config.disposable,
+            )
+            if config.cdn
+            else None
         )
         self.imaging_layer = ImagingLayer(self, "ImagingLayer")
         self.thumbnailer = ThumbnailFunction(
@@ -45,9 +63,27 @@ class ThumbnailPipelineStack(Stack):
             thumbnails=self.storage.thumbnails,
             queue=self.ingestion.queue,
             layer=self.imaging_layer.layer,
+            event_bus=self.downstream.bus,
+            distribution=self.delivery.distribution if self.delivery is not None else None,
         )
         self.backfill = Backfill(
             self, "Backfill", config=config, originals=self.storage.originals, function=self.thumbnailer.function
+        )
+        self.monitoring = PipelineMonitoring(
+            self,
+            "Monitoring",
+            # One alarm per dead-letter queue: a new one is one more line here.
+            dead_letter_queues={
+                "IngestDeadLetterQueue": self.ingestion.dead_letter_queue,
+                "EventsDeadLetterQueue": self.ingestion.events_dead_letter_queue,
+                "BackfillDeadLetterQueue": self.backfill.dead_letter_queue,
+            },
+            ingest_queue=self.ingestion.queue,
+            max_queue_age=Duration.seconds(config.alarm_queue_age_seconds),
+            function=self.thumbnailer.function,
+            rule=self.ingestion.rule,
+            alarm_email=config.alarm_email,
+            dashboard=config.dashboard,
         )
 
         Tags.of(self).add("project", PROJECT_TAG)
@@ -64,3 +100,7 @@ class ThumbnailPipelineStack(Stack):
         CfnOutput(self, "BackfillQueueUrl", value=self.backfill.queue.queue_url)
         CfnOutput(self, "BackfillDeadLetterQueueUrl", value=self.backfill.dead_letter_queue.queue_url)
         CfnOutput(self, "BackfillStateMachineArn", value=self.backfill.state_machine.state_machine_arn)
+        CfnOutput(self, "EventBusName", value=self.downstream.bus.event_bus_name)
+        CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
+        if self.delivery is not None:
+            CfnOutput(self, "DistributionDomainName", value=self.delivery.distribution.distribution_domain_name)

@@ -227,13 +227,16 @@ def function_settings(
     originals_bucket: str = ORIGINALS_BUCKET,
     thumbnails_bucket: str = THUMBNAILS_BUCKET,
     timeout_seconds: int | None = None,
+    event_bus_name: str | None = None,
+    distribution_id: str | None = None,
     **config: Any,
 ) -> Settings:
     """What the deployed function runs with: cdk.json's defaults, with the given settings changed.
 
     `config` takes `presets` (a list of preset objects as in cdk.json), `key_prefix`, `key_suffixes`,
     `max_source_bytes`, `max_source_pixels`, `max_frames` and `cache_control`; they go through the
-    contract's own validator, as at synth.
+    contract's own validator, as at synth. No event bus and no distribution unless given: the function then
+    announces nothing (the deployed stack always gives a bus; tests of announcements name one).
     """
     unknown = sorted(set(config) - set(_CONFIG_KEYWORDS))
     if unknown:
@@ -246,6 +249,8 @@ def function_settings(
         thumbnails_bucket=thumbnails_bucket,
         timeout_seconds=defaults["timeoutSeconds"] if timeout_seconds is None else timeout_seconds,
         config=FunctionConfig.from_mapping(values, "thumbnails"),
+        event_bus_name=event_bus_name,
+        distribution_id=distribution_id,
     )
 
 

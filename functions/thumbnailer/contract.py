@@ -35,6 +35,9 @@ ORIGINALS_BUCKET_VARIABLE = "ORIGINALS_BUCKET"
 THUMBNAILS_BUCKET_VARIABLE = "THUMBNAILS_BUCKET"
 TIMEOUT_VARIABLE = "FUNCTION_TIMEOUT_SECONDS"
 CONFIG_VARIABLE = "THUMBNAILS_CONFIG"  # the function settings, as the JSON object `FunctionConfig.to_json` writes
+# Optional: set by the stack when it has the resource (the stack always creates the bus; the CDN only with `cdn`).
+EVENT_BUS_VARIABLE = "EVENT_BUS_NAME"  # where each written manifest is announced
+DISTRIBUTION_VARIABLE = "DISTRIBUTION_ID"  # the CloudFront distribution whose paths a replaced set invalidates
 
 # What Powertools reads from the environment, and what the stack's alarms and dashboards look up.
 SERVICE_NAME = "thumbnailer"
@@ -53,12 +56,24 @@ OUTCOME_METRICS = {
 VARIANTS_METRIC = "ThumbnailsWritten"
 STARTUP_ERRORS_METRIC = "StartupErrors"  # bad configuration: every record is retried until it is fixed
 
+# The events the function puts on the pipeline's bus, one per manifest written, by the manifest's status.
+# The source must not start with "aws." (reserved for AWS services); consumers match on it.
+EVENT_SOURCE = "thumbnail-pipeline"
+DETAIL_TYPES = {
+    "complete": "Thumbnails Ready",
+    "rejected": "Thumbnails Rejected",
+    "deleted": "Thumbnails Removed",
+}
+
 MAX_KEY_BYTES = 1024  # S3's limit on an object key, in UTF-8 bytes
 MAX_KEY_SUFFIXES = 10
 MAX_SUFFIX_LENGTH = 16
 MAX_CACHE_CONTROL_LENGTH = 256
 # S3's rules for bucket names (length, characters, first/last character).
 BUCKET_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# EventBridge's rules for an event bus name; CloudFront distribution ids are upper-case letters and digits.
+EVENT_BUS_NAME_PATTERN = re.compile(r"^[A-Za-z0-9._/-]{1,256}$")
+DISTRIBUTION_ID_PATTERN = re.compile(r"^[A-Z0-9]{1,64}$")
 # The range `stacks/config.py` accepts for timeoutSeconds (Lambda allows up to 900).
 MIN_TIMEOUT_SECONDS = 10
 MAX_TIMEOUT_SECONDS = 900
@@ -120,20 +135,27 @@ class FunctionConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
-    """Everything the function runs with: where to read and write, its time budget, and its configuration."""
+    """Everything the function runs with: where to read and write, where to announce, its time budget, and its
+    configuration."""
 
     originals_bucket: str
     thumbnails_bucket: str
     timeout_seconds: int
     config: FunctionConfig
+    event_bus_name: str | None = None  # None: written manifests are not announced
+    distribution_id: str | None = None  # None: no CDN in front of the thumbnails, nothing to invalidate
 
     def to_environment(self) -> dict[str, str]:
-        """The function's environment. Bucket names may be CDK tokens here; they are checked on the way back."""
+        """The function's environment. Names may be CDK tokens here; they are checked on the way back.
+
+        The optional variables are left out when unset, rather than set to ''."""
+        optional = {EVENT_BUS_VARIABLE: self.event_bus_name, DISTRIBUTION_VARIABLE: self.distribution_id}
         return {
             ORIGINALS_BUCKET_VARIABLE: self.originals_bucket,
             THUMBNAILS_BUCKET_VARIABLE: self.thumbnails_bucket,
             TIMEOUT_VARIABLE: str(self.timeout_seconds),
             CONFIG_VARIABLE: json.dumps(self.config.to_json(), separators=(",", ":")),
+            **{variable: value for variable, value in optional.items() if value is not None},
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": LOG_LEVEL,
@@ -147,6 +169,12 @@ class Settings:
             thumbnails_bucket=_bucket_name(THUMBNAILS_BUCKET_VARIABLE, _require(environ, THUMBNAILS_BUCKET_VARIABLE)),
             timeout_seconds=_timeout(_require(environ, TIMEOUT_VARIABLE)),
             config=FunctionConfig.from_mapping(_json_object(environ), CONFIG_VARIABLE),
+            event_bus_name=_optional(
+                environ, EVENT_BUS_VARIABLE, EVENT_BUS_NAME_PATTERN, "an event bus name (1-256 of A-Z a-z 0-9 . _ - /)"
+            ),
+            distribution_id=_optional(
+                environ, DISTRIBUTION_VARIABLE, DISTRIBUTION_ID_PATTERN, "a CloudFront distribution id (A-Z, 0-9)"
+            ),
         )
 
 
@@ -154,6 +182,16 @@ def _require(environ: Mapping[str, str], variable: str) -> str:
     value = environ.get(variable)
     if value is None:
         raise ConfigError(f"{variable}: required environment variable is not set")
+    return value
+
+
+def _optional(environ: Mapping[str, str], variable: str, pattern: re.Pattern[str], expected: str) -> str | None:
+    """An optional variable: None when unset, else a value matching `pattern`."""
+    value = environ.get(variable)
+    if value is None:
+        return None
+    if not pattern.match(value):
+        raise ConfigError(f"{variable}: expected {expected}, got {value!r}")
     return value
 
 

@@ -97,7 +97,9 @@ def default_service() -> ThumbnailService:
     A configuration error raises here on every invocation (cache keeps only successes) until it is fixed.
     """
     settings = Settings.from_environment(os.environ)
-    return ThumbnailService(settings, boto3.client("s3", config=s3_client_config(settings)))
+    # The EventBridge and CloudFront clients, under the same time budget and pool, are created on their first use.
+    config = s3_client_config(settings)
+    return ThumbnailService(settings, boto3.client("s3", config=config), client_config=config)
 
 
 def s3_client_config(settings: Settings) -> Config:

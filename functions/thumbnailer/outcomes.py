@@ -3,13 +3,17 @@
 `Completed`, `Removed`, `Rejected` and `Skipped` are final: the message is acknowledged. `TransientError` is raised,
 not returned: the record is reported as failed, SQS delivers it again, and after the queue's
 maxReceiveCount the dead-letter queue keeps it. Anything else escaping is a bug and is treated the same way.
+
+A final outcome that wrote a manifest carries it (`manifest`, a `WrittenManifest`): that is what the service
+announces once the work is done. It is a payload, not part of what the outcome is: outcomes compare without it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from .imaging.rejections import RejectReason
 
@@ -36,10 +40,21 @@ REJECT_REASONS = frozenset(RejectReason) | frozenset(MessageRejectReason)
 
 
 @dataclass(frozen=True, kw_only=True)
+class WrittenManifest:
+    """A manifest this invocation wrote, exactly as written, and the status of the one it replaced."""
+
+    original_key: str
+    document: Mapping[str, Any]
+    replaced_status: str | None  # "complete", "rejected", "deleted"; None when the key had no manifest
+    replaced_keys: tuple[str, ...] = ()  # the thumbnails the replaced manifest named
+
+
+@dataclass(frozen=True, kw_only=True)
 class Completed:
     kind: ClassVar[str] = "completed"
     key: str
     variant_keys: tuple[str, ...]  # in the thumbnails bucket, manifest not included
+    manifest: WrittenManifest | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +64,7 @@ class Removed:
     kind: ClassVar[str] = "removed"
     key: str
     variant_keys: tuple[str, ...]  # the thumbnails deleted now (none when there were none left)
+    manifest: WrittenManifest | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +74,7 @@ class Rejected:
     detail: str
     key: str | None = None  # None when the message names no usable key
     manifest_written: bool = False
+    manifest: WrittenManifest | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.reason not in REJECT_REASONS:

@@ -14,6 +14,11 @@ A refused source with a known key gets a `rejected` manifest, so whoever waits f
 Once a complete manifest is in place, variants its predecessor listed for presets no longer configured are deleted.
 A backfill message (from the backfill queue: a key and a mode, no event) is handed to `backfill.Backfiller`.
 
+When the work is done and it wrote a manifest, the service announces it (`_settled`): with a CDN, a set that
+replaced a complete one, and every deletion, is invalidated there; then the manifest goes out on the event bus.
+Either failing is a TransientError: the record is retried, so announcements are at least once. Nothing is
+announced for a skipped record (superseded, filtered, still existing): it wrote no manifest.
+
 An Object Deleted event (same message checks, steps 1-2) removes the thumbnails of an original that is gone:
 a. ask S3 whether the key still has a current object (HEAD, no version): deleting a non-current version or
    a quick re-upload leaves one, and then nothing is removed (`still_exists`); if the manifest in place is a
@@ -43,14 +48,34 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from .backfill import Backfiller, is_backfill_message, remove_dropped_variants
+from .cdn import CdnInvalidator
 from .contract import Settings
 from .events import MalformedMessage, ObjectCreated, ObjectDeleted, S3Event, parse_event
 from .fingerprint import presets_fingerprint
 from .imaging.engine import make_thumbnails
 from .imaging.presets import Limits, Preset
 from .imaging.rejections import ImageRejected, RejectReason
-from .manifest import ExistingManifest, SourceFacts, complete_manifest, deleted_manifest, rejected_manifest
-from .outcomes import Completed, MessageRejectReason, Outcome, Rejected, Removed, Skipped, SkipReason, TransientError
+from .manifest import (
+    COMPLETE,
+    DELETED,
+    ExistingManifest,
+    SourceFacts,
+    complete_manifest,
+    deleted_manifest,
+    rejected_manifest,
+)
+from .outcomes import (
+    Completed,
+    MessageRejectReason,
+    Outcome,
+    Rejected,
+    Removed,
+    Skipped,
+    SkipReason,
+    TransientError,
+    WrittenManifest,
+)
+from .publisher import EventPublisher
 from .storage import (
     SEQUENCER_METADATA,
     CurrentObject,
@@ -61,11 +86,15 @@ from .storage import (
     SourceTooLarge,
     ThumbnailStore,
     is_variant_key,
+    manifest_key,
     output_keys_fit,
     variant_key,
 )
 
 if TYPE_CHECKING:
+    from botocore.config import Config
+    from mypy_boto3_cloudfront import CloudFrontClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
 
     from .imaging.engine import Rendition, Thumbnail
@@ -157,7 +186,12 @@ class ThumbnailService:
         engine: Engine = make_thumbnails,
         *,
         clock: Clock = utc_now,
+        events_client: EventBridgeClient | None = None,
+        cloudfront_client: CloudFrontClient | None = None,
+        client_config: Config | None = None,
     ) -> None:
+        """The EventBridge and CloudFront clients are created on first use (with `client_config`) unless given;
+        they are used only when `settings` names an event bus or a distribution."""
         self._settings = settings
         self._engine = engine
         self._clock = clock
@@ -169,6 +203,23 @@ class ThumbnailService:
         # Backfill messages (from the backfill queue) name a key instead of describing an event: backfill.py.
         self._backfiller = Backfiller(
             settings=settings, originals=self._originals, thumbnails=self._thumbnails, engine=engine, clock=clock
+        )
+        self._publisher = (
+            EventPublisher(
+                bus_name=settings.event_bus_name,
+                thumbnails_bucket=settings.thumbnails_bucket,
+                client=events_client,
+                client_config=client_config,
+            )
+            if settings.event_bus_name
+            else None
+        )
+        self._cdn = (
+            CdnInvalidator(
+                distribution_id=settings.distribution_id, client=cloudfront_client, client_config=client_config
+            )
+            if settings.distribution_id
+            else None
         )
 
     @property
@@ -192,7 +243,7 @@ class ThumbnailService:
         """Steps 1-2, the message checks: a final outcome, or the upload or deletion to go on with. No I/O."""
         settings = self._settings
         if is_backfill_message(message_body):
-            return self._backfiller.process(message_body)
+            return self._settled(self._backfiller.process(message_body))
         try:
             event = parse_event(message_body)
         except MalformedMessage as error:
@@ -226,9 +277,10 @@ class ThumbnailService:
         if isinstance(admitted, Deletion):
             decided = self._process_deletion(admitted.event, admitted.candidates)
             if not isinstance(decided, Upload):
-                return decided
+                return self._settled(decided)
             admitted = decided
-        return self._fetch_upload(admitted, fanout)
+        fetched = self._fetch_upload(admitted, fanout)
+        return self._settled(fetched) if isinstance(fetched, Outcome) else fetched
 
     def render(self, fetched: Fetched) -> Rendered | Refused:
         """The engine, and nothing else: no I/O. What comes out holds no source bytes."""
@@ -249,14 +301,32 @@ class ThumbnailService:
     def write(self, rendered: Rendered | Refused, *, fanout: Fanout = in_order) -> Outcome:
         """Step 6 (S3 writes): every variant, then strictly last the manifest; or the rejected manifest."""
         if isinstance(rendered, Refused):
-            return self._reject(
-                rendered.event,
-                facts=rendered.source,
-                reason=rendered.reason,
-                detail=rendered.detail,
-                existing=rendered.existing,
+            return self._settled(
+                self._reject(
+                    rendered.event,
+                    facts=rendered.source,
+                    reason=rendered.reason,
+                    detail=rendered.detail,
+                    existing=rendered.existing,
+                )
             )
-        return self._write_set(rendered, fanout)
+        return self._settled(self._write_set(rendered, fanout))
+
+    def _settled(self, outcome: Outcome) -> Outcome:
+        """A final outcome, announced when it wrote a manifest: a replaced complete set (and every deletion's,
+        once its thumbnails are gone, so the CDN cannot fetch them again) is dropped from the CDN, then the
+        manifest goes out on the bus. Every deletion is invalidated: a retried deletion replaces its own
+        tombstone and cannot tell whether its first attempt got as far as invalidating."""
+        written = None if isinstance(outcome, Skipped) else outcome.manifest
+        if written is None:
+            return outcome
+        if self._cdn is not None and (written.replaced_status == COMPLETE or written.document.get("status") == DELETED):
+            key = written.original_key
+            replaced = [variant for variant in written.replaced_keys if is_variant_key(key, variant)]
+            self._cdn.invalidate(key, object_keys=[*replaced, manifest_key(key)])
+        if self._publisher is not None:
+            self._publisher.publish(written)
+        return outcome
 
     def _fetch_upload(self, upload: Upload, fanout: Fanout) -> Outcome | Fetched:
         event, candidates = upload.event, upload.candidates
@@ -350,9 +420,9 @@ class ThumbnailService:
             generated_at=self._clock(),
             fingerprint=self._fingerprint,
         )
-        kept = self._write_manifest(event, key=source.key, manifest=manifest, existing=existing)
-        if kept is not None:
-            if kept.is_deleted:
+        result = self._write_manifest(event, key=source.key, manifest=manifest, existing=existing)
+        if isinstance(result, ExistingManifest):
+            if result.is_deleted:
                 # The original was deleted while this (older) upload was being rendered, and the deletion may
                 # already have swept the thumbnails: the ones written here must not stay servable. Only these
                 # very objects go (by ETag); a newer upload's thumbnails written since survive.
@@ -361,7 +431,7 @@ class ThumbnailService:
             return Skipped(reason=SkipReason.SUPERSEDED, key=source.key)
         # The new manifest is in place: variants of presets no longer configured can go.
         remove_dropped_variants(self._thumbnails, source.key, listed=listed, kept=written)
-        return Completed(key=source.key, variant_keys=tuple(written))
+        return Completed(key=source.key, variant_keys=tuple(written), manifest=result)
 
     def _put_variant(
         self, event: ObjectCreated, *, key: str, thumbnail: Thumbnail, metadata: dict[str, str | None], expected: bool
@@ -425,10 +495,11 @@ class ThumbnailService:
             removed_variant_keys=variant_keys,
             generated_at=self._clock(),
         )
-        if self._write_manifest(event, key=key, manifest=tombstone, existing=existing) is not None:
+        written = self._write_manifest(event, key=key, manifest=tombstone, existing=existing)
+        if isinstance(written, ExistingManifest):
             return Skipped(reason=SkipReason.SUPERSEDED, key=key)
         removed = tuple(variant for variant in variant_keys if self._remove_variant(variant, event))
-        return Removed(key=key, variant_keys=removed)
+        return Removed(key=key, variant_keys=removed, manifest=written)
 
     def _variant_keys(self, key: str, existing: ExistingManifest | None) -> tuple[str, ...]:
         """What may exist for `key`: what its manifest lists (presets may have changed since), plus what the
@@ -473,10 +544,10 @@ class ThumbnailService:
         """A refusal with a known key (`facts.key`): write a rejected manifest unless a newer upload owns the key."""
         key = facts.key
         manifest = rejected_manifest(source=facts, reason=reason, detail=detail, generated_at=self._clock())
-        kept = self._write_manifest(event, key=key, manifest=manifest, existing=existing, source_gone=source_gone)
-        if kept is not None:
+        result = self._write_manifest(event, key=key, manifest=manifest, existing=existing, source_gone=source_gone)
+        if isinstance(result, ExistingManifest):
             return Skipped(reason=SkipReason.SUPERSEDED, key=key)
-        return Rejected(reason=reason, detail=detail, key=key, manifest_written=True)
+        return Rejected(reason=reason, detail=detail, key=key, manifest_written=True, manifest=result)
 
     def _write_manifest(
         self,
@@ -486,17 +557,22 @@ class ThumbnailService:
         manifest: dict[str, Any],
         existing: ExistingManifest | None,
         source_gone: bool = False,
-    ) -> ExistingManifest | None:
+    ) -> ExistingManifest | WrittenManifest:
         """Write the manifest unless the one in place belongs to a newer upload (or deletion).
 
-        Returns None when written, else the manifest that was kept.
+        Returns what was written (and what it replaced), else the manifest that was kept.
         """
         for _ in range(MANIFEST_WRITE_ATTEMPTS):
             if existing is not None and _yields_to(existing, event, source_gone=source_gone):
                 return existing
             try:
                 self._thumbnails.put_manifest(original_key=key, manifest=manifest, replacing=existing)
-                return None
+                return WrittenManifest(
+                    original_key=key,
+                    document=manifest,
+                    replaced_status=existing.status if existing is not None else None,
+                    replaced_keys=existing.variant_keys if existing is not None else (),
+                )
             except ManifestChanged:
                 existing = self._thumbnails.read_manifest(key)
         raise TransientError("ManifestContention", f"the manifest of {key!r} kept changing while being replaced")

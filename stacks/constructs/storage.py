@@ -17,13 +17,19 @@ class ThumbnailStorage(Construct):
     Originals are versioned and announce every change to EventBridge (the pipeline's trigger);
     thumbnails live in a separate bucket so writing one can never trigger the pipeline again.
 
+    With `originals_bucket_name` the originals bucket is one that exists already (bring your own): it is
+    only referenced by name, never created, changed or deleted by the stack (no bucket policy, no
+    notification custom resource); its owner switches on its EventBridge notifications once (README).
+
     With `disposable=True` the buckets are deleted with the stack, which CloudFormation only does
     for EMPTY buckets: empty them first (`aws s3 rm s3://<bucket> --recursive`, plus old versions
     for the originals). There is deliberately no auto-delete custom resource: it would be one more
     Lambda with permission to wipe every image.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, disposable: bool) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, disposable: bool, originals_bucket_name: str | None = None
+    ) -> None:
         super().__init__(scope, construct_id)
         removal_policy = RemovalPolicy.DESTROY if disposable else RemovalPolicy.RETAIN
         abort_incomplete_uploads = s3.LifecycleRule(
@@ -48,7 +54,26 @@ class ThumbnailStorage(Construct):
             )
         )
 
-        self.originals = _private_bucket(
+        self.originals: s3.IBucket
+        if originals_bucket_name is not None:
+            self.originals = s3.Bucket.from_bucket_name(self, "Originals", originals_bucket_name)
+        else:
+            self.originals = self._created_originals(abort_incomplete_uploads, removal_policy)
+
+        self.thumbnails = _private_bucket(
+            self,
+            "Thumbnails",
+            # Not versioned: every thumbnail can be rebuilt from its original.
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="thumbnails/",
+            lifecycle_rules=[abort_incomplete_uploads],
+            removal_policy=removal_policy,
+        )
+
+    def _created_originals(
+        self, abort_incomplete_uploads: s3.LifecycleRule, removal_policy: RemovalPolicy
+    ) -> s3.Bucket:
+        originals = _private_bucket(
             self,
             "Originals",
             versioned=True,  # two quick writes to one key stay two events, and an overwrite is recoverable
@@ -68,22 +93,13 @@ class ThumbnailStorage(Construct):
         )
         # The native CloudFormation property. `event_bridge_enabled=True` would instead deploy a
         # custom-resource Lambda that calls PutBucketNotificationConfiguration.
-        originals_cfn = self.originals.node.default_child
+        originals_cfn = originals.node.default_child
         assert isinstance(originals_cfn, s3.CfnBucket)
         originals_cfn.add_property_override(
             "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled",
             True,
         )
-
-        self.thumbnails = _private_bucket(
-            self,
-            "Thumbnails",
-            # Not versioned: every thumbnail can be rebuilt from its original.
-            server_access_logs_bucket=self.access_logs,
-            server_access_logs_prefix="thumbnails/",
-            lifecycle_rules=[abort_incomplete_uploads],
-            removal_policy=removal_policy,
-        )
+        return originals
 
 
 def _private_bucket(scope: Construct, construct_id: str, **props: Any) -> s3.Bucket:

@@ -1,8 +1,11 @@
-"""The worker: a Lambda function draining the ingest queue, reading originals and writing thumbnails."""
+"""The worker: a Lambda function draining the ingest queue, reading originals and writing thumbnails, announcing
+each written manifest on the pipeline's event bus and, with a CDN, invalidating replaced sets."""
 
 from __future__ import annotations
 
 from aws_cdk import Acknowledgment, CfnResource, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -39,6 +42,8 @@ class ThumbnailFunction(Construct):
         thumbnails: s3.IBucket,
         queue: sqs.IQueue,
         layer: lambda_.ILayerVersion,
+        event_bus: events.IEventBus,
+        distribution: cloudfront.IDistribution | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -79,10 +84,26 @@ class ThumbnailFunction(Construct):
             )
         )
 
+        # One event per manifest written, on the pipeline's own bus only.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="AnnounceManifests", actions=["events:PutEvents"], resources=[event_bus.event_bus_arn]
+            )
+        )
+        if distribution is not None:
+            # A replaced set's paths, in this distribution only.
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="InvalidateReplacedSets",
+                    actions=["cloudfront:CreateInvalidation"],
+                    resources=[distribution.distribution_arn],
+                )
+            )
+
         for bucket in (originals, thumbnails):
             Validations.of(self.role).acknowledge(
                 Acknowledgment(
-                    id=f"AwsSolutions-IAM5[Resource::<{_logical_id(bucket)}.Arn>/*]",
+                    id=f"AwsSolutions-IAM5[Resource::{_nag_arn(bucket)}/*]",
                     reason="Object-level actions on every key of one bucket: the keys are whatever users upload.",
                 )
             )
@@ -107,6 +128,8 @@ class ThumbnailFunction(Construct):
                 thumbnails_bucket=thumbnails.bucket_name,
                 timeout_seconds=config.timeout_seconds,
                 config=config.function,
+                event_bus_name=event_bus.event_bus_name,
+                distribution_id=distribution.distribution_id if distribution is not None else None,
             ).to_environment(),
             # No reserved concurrency: the event source's maximum concurrency caps scale-out without
             # taking capacity away from the rest of the account or throttling messages back into the queue.
@@ -126,10 +149,18 @@ class ThumbnailFunction(Construct):
         )
 
 
-def _logical_id(bucket: s3.IBucket) -> str:
-    """The bucket's CloudFormation logical id, as cdk-nag spells it in a finding."""
+def _nag_arn(bucket: s3.IBucket) -> str:
+    """The bucket's ARN as cdk-nag spells it in a finding: `<LogicalId.Arn>` for a bucket of this stack; for one
+    that exists outside it, the ARN as synthesized, a `Ref` written `<Name>` (`arn:<AWS::Partition>:s3:::name`
+    when the region is unknown, `arn:aws:s3:::name` when the CLI supplies it)."""
     resource = bucket.node.default_child
+    stack = Stack.of(bucket)
+    if resource is None:
+        resolved = stack.resolve(bucket.bucket_arn)
+        if isinstance(resolved, str):
+            return resolved
+        parts = resolved["Fn::Join"][1]
+        return "".join(part if isinstance(part, str) else f"<{part['Ref']}>" for part in parts)
     assert isinstance(resource, CfnResource)
-    stack = Stack.of(resource)
     logical_id: str = stack.resolve(stack.get_logical_id(resource))
-    return logical_id
+    return f"<{logical_id}.Arn>"

@@ -69,7 +69,9 @@ def test_deployed_function_environment_comes_from_the_template(pipeline: LocalPi
     # THEN the template's references were resolved to the deployed buckets, and the settings are cdk.json's
     settings = Settings.from_environment(environment)
     assert settings == default_settings(
-        originals_bucket=pipeline.originals_bucket, thumbnails_bucket=pipeline.thumbnails_bucket
+        originals_bucket=pipeline.originals_bucket,
+        thumbnails_bucket=pipeline.thumbnails_bucket,
+        event_bus_name=pipeline.event_bus,
     )
     assert environment["POWERTOOLS_SERVICE_NAME"] == "thumbnailer"
     assert pipeline.mapping.batch_size == configured["batchSize"]

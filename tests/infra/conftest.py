@@ -36,6 +36,16 @@ OVERRIDES = {
     "backfillMapConcurrency": 7,
     "backfillToleratedFailurePercentage": 0,
     "backfillInventoryBucket": "inventory-reports",
+    "alarmQueueAgeSeconds": 1800,
+}
+
+# Every optional part switched on: alarm email, dashboard, CDN, and an originals bucket that exists outside the stack.
+OWN_ORIGINALS_BUCKET = "my-existing-originals"
+ALL_OPTIONS = {
+    "alarmEmail": "ops@example.com",
+    "dashboard": True,
+    "cdn": True,
+    "originalsBucketName": OWN_ORIGINALS_BUCKET,
 }
 
 
@@ -113,4 +123,12 @@ def overridden_stack(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize(
         tmp_path_factory.mktemp("overridden-synth"),
         context={"thumbnailsOverrides": json.dumps(OVERRIDES)},
+    )
+
+
+@pytest.fixture(scope="session")
+def all_options_stack(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(
+        tmp_path_factory.mktemp("all-options-synth"),
+        context={"thumbnailsOverrides": json.dumps(ALL_OPTIONS)},
     )

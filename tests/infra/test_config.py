@@ -42,8 +42,10 @@ def test_cdk_json_defaults_build_the_documented_config() -> None:
     assert (config.memory_mb, config.timeout_seconds) == (1536, 60)
     assert (config.batch_size, config.max_concurrency, config.max_batching_window_seconds) == (5, 20, 0)
     assert config.log_retention_days == 30
-    assert config.function.cache_control == "public, max-age=31536000"
+    assert config.function.cache_control == "public, max-age=86400, s-maxage=31536000"
     assert config.disposable is False
+    assert (config.alarm_email, config.alarm_queue_age_seconds, config.dashboard) == (None, 900, False)
+    assert (config.cdn, config.originals_bucket_name) == (False, None)
 
 
 @pytest.mark.parametrize("overrides", [{"memoryMb": 2048}, json.dumps({"memoryMb": 2048})], ids=["object", "json"])
@@ -121,6 +123,22 @@ def test_batches_above_ten_get_the_smallest_batching_window(batch_size: int, win
         ("maxFrames", 0, "thumbnails.maxFrames: expected an integer from 1 to 10000, got 0"),
         ("maxSourceBytes", "big", "thumbnails.maxSourceBytes: expected an integer"),
         ("maxSourcePixels", -1, "thumbnails.maxSourcePixels: expected an integer"),
+        ("alarmEmail", "ops", "thumbnails.alarmEmail: expected an email address like 'ops@example.com', or ''"),
+        ("alarmEmail", "ops@example", "thumbnails.alarmEmail: expected an email address"),
+        ("alarmEmail", "a@b@example.com", "thumbnails.alarmEmail: expected an email address"),
+        ("alarmEmail", "ops team@example.com", "thumbnails.alarmEmail: expected an email address"),
+        ("alarmEmail", "o\nps@example.com", "thumbnails.alarmEmail: expected an email address"),
+        ("alarmEmail", None, "thumbnails.alarmEmail: expected an email address"),
+        ("alarmEmail", "a" * 250 + "@b.io", "thumbnails.alarmEmail: expected an email address"),
+        ("alarmQueueAgeSeconds", 59, "thumbnails.alarmQueueAgeSeconds: expected an integer from 60 to 345600, got 59"),
+        ("alarmQueueAgeSeconds", 345601, "thumbnails.alarmQueueAgeSeconds: expected an integer from 60 to 345600"),
+        ("alarmQueueAgeSeconds", "900", "thumbnails.alarmQueueAgeSeconds: expected an integer"),
+        ("dashboard", 1, "thumbnails.dashboard: expected true or false, got 1"),
+        ("cdn", "true", "thumbnails.cdn: expected true or false, got 'true'"),
+        ("originalsBucketName", "My_Bucket", "thumbnails.originalsBucketName: expected the name of an existing S3"),
+        ("originalsBucketName", "ab", "thumbnails.originalsBucketName: expected the name of an existing S3 bucket"),
+        ("originalsBucketName", "a..b", "thumbnails.originalsBucketName: expected the name of an existing S3"),
+        ("originalsBucketName", None, "thumbnails.originalsBucketName: expected the name of an existing S3"),
     ],
 )
 def test_a_bad_value_is_refused_naming_its_key(key: str, bad_value: Any, message: str) -> None:
@@ -146,9 +164,7 @@ def test_a_missing_key_is_refused_naming_it() -> None:
 def test_an_unknown_key_is_refused_listing_the_allowed_ones() -> None:
     # GIVEN a typo in an override
     # WHEN merged / THEN the error names the unknown key and the allowed keys
-    with pytest.raises(
-        ConfigError, match=r"^thumbnails: unknown key\(s\) memoryMB; allowed: backfillInventoryBucket, "
-    ):
+    with pytest.raises(ConfigError, match=r"^thumbnails: unknown key\(s\) memoryMB; allowed: alarmEmail, "):
         PipelineConfig.from_context(defaults(), {"memoryMB": 2048})
 
 
@@ -181,3 +197,21 @@ def test_a_cloudwatch_retention_is_accepted(days: int) -> None:
 
     # THEN it is kept
     assert config.log_retention_days == days
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"alarmEmail": "ops@example.com"}, {"alarm_email": "ops@example.com"}),
+        ({"alarmEmail": "first.last+alarms@sub.example.co.uk"}, {"alarm_email": "first.last+alarms@sub.example.co.uk"}),
+        ({"alarmQueueAgeSeconds": 60}, {"alarm_queue_age_seconds": 60}),
+        ({"dashboard": True, "cdn": True}, {"dashboard": True, "cdn": True}),
+        ({"originalsBucketName": "my-existing.originals"}, {"originals_bucket_name": "my-existing.originals"}),
+    ],
+)
+def test_monitoring_cdn_and_own_bucket_settings_are_kept(overrides: dict[str, Any], expected: dict[str, Any]) -> None:
+    # WHEN an observability or integration setting is overridden
+    config = PipelineConfig.from_context(defaults(), overrides)
+
+    # THEN it arrives typed, as given
+    assert {name: getattr(config, name) for name in expected} == expected

@@ -29,6 +29,8 @@ EXPECTED_OTHER_ACTIONS = {
     "sqs:GetQueueAttributes",
     "sqs:GetQueueUrl",
     "sqs:ReceiveMessage",
+    # announcing each written manifest on the pipeline's bus (the CDN's CreateInvalidation only with `cdn`)
+    "events:PutEvents",
 }
 WRITE_VERBS = ("Put", "Delete", "Copy", "Restore", "Replicate", "Create", "Abort", "Bypass")
 
@@ -148,7 +150,7 @@ def test_the_only_deletion_allowed_is_of_thumbnails(
     assert deletes == [("s3:DeleteObject", {"Fn::Join": ["", [{"Fn::GetAtt": [thumbnails, "Arn"]}, "/*"]]})]
 
 
-def test_no_action_beyond_s3_logs_and_queue_polling(statements: list[Mapping[str, Any]]) -> None:
+def test_no_action_beyond_s3_logs_queue_polling_and_announcing(statements: list[Mapping[str, Any]]) -> None:
     actions = {action for statement in statements for action in as_list(statement["Action"])}
     expected_s3 = set().union(*EXPECTED_S3.values())
 

@@ -68,6 +68,7 @@ def test_environment_follows_the_function_contract(default_stack: Synthesized) -
     expected |= {
         "ORIGINALS_BUCKET": {"Ref": default_stack.output_target("OriginalsBucketName")},
         "THUMBNAILS_BUCKET": {"Ref": default_stack.output_target("ThumbnailsBucketName")},
+        "EVENT_BUS_NAME": {"Ref": default_stack.output_target("EventBusName")},
     }
     assert environment == expected
 
@@ -82,6 +83,7 @@ def test_the_function_accepts_the_environment_the_stack_gives_it(
     deployed_names = {
         stack.output_target("OriginalsBucketName"): "originals-bucket",
         stack.output_target("ThumbnailsBucketName"): "thumbnails-bucket",
+        stack.output_target("EventBusName"): "ThumbnailPipelineDownstreamBus1234ABCD",
     }
     environment = {
         name: deployed_names[value["Ref"]] if isinstance(value, dict) else value
@@ -93,6 +95,7 @@ def test_the_function_accepts_the_environment_the_stack_gives_it(
 
     # THEN it gets the configured values back (one Preset class: the package has one import name)
     assert (settings.originals_bucket, settings.thumbnails_bucket) == ("originals-bucket", "thumbnails-bucket")
+    assert (settings.event_bus_name, settings.distribution_id) == ("ThumbnailPipelineDownstreamBus1234ABCD", None)
     assert settings.config.presets == DEFAULT_PRESETS
     if stack_fixture == "overridden_stack":
         assert (settings.config.key_prefix, settings.config.cache_control) == (
@@ -101,7 +104,10 @@ def test_the_function_accepts_the_environment_the_stack_gives_it(
         )
         assert settings.timeout_seconds == OVERRIDES["timeoutSeconds"]
     else:
-        assert (settings.config.key_prefix, settings.config.cache_control) == ("", "public, max-age=31536000")
+        assert (settings.config.key_prefix, settings.config.cache_control) == (
+            "",
+            "public, max-age=86400, s-maxage=31536000",
+        )
         assert settings.timeout_seconds == 60
 
 

@@ -10,8 +10,17 @@ import pytest
 
 from stacks.cdk_json import default_function_config, thumbnails_defaults
 from tests.builders import function_environ, function_settings
-from thumbnailer.contract import CONFIG_VARIABLE, FunctionConfig, Settings
+from thumbnailer.contract import (
+    CONFIG_VARIABLE,
+    DETAIL_TYPES,
+    DISTRIBUTION_VARIABLE,
+    EVENT_BUS_VARIABLE,
+    EVENT_SOURCE,
+    FunctionConfig,
+    Settings,
+)
 from thumbnailer.imaging.presets import ConfigError, Limits, parse_preset
+from thumbnailer.manifest import COMPLETE, DELETED, REJECTED
 
 REQUIRED = ("ORIGINALS_BUCKET", "THUMBNAILS_BUCKET", "FUNCTION_TIMEOUT_SECONDS", CONFIG_VARIABLE)
 
@@ -176,3 +185,58 @@ def test_a_new_setting_is_a_change_of_cdk_json_and_the_contract_only() -> None:
 
     # THEN the function reads back the change: the stack passes the contract's object through untouched
     assert Settings.from_environment(settings.to_environment()).config.cache_control == "no-store"
+
+
+def test_the_event_bus_and_distribution_survive_the_trip_through_the_environment() -> None:
+    # GIVEN settings naming the pipeline's bus and a distribution
+    settings = function_settings(event_bus_name="ThumbnailPipelineBus1A2B3C", distribution_id="E2QWRUHAPOMQZL")
+
+    # WHEN written to the environment and read back
+    environment = settings.to_environment()
+    read_back = Settings.from_environment(environment)
+
+    # THEN both arrive under their variables, unchanged
+    assert (environment[EVENT_BUS_VARIABLE], environment[DISTRIBUTION_VARIABLE]) == (
+        "ThumbnailPipelineBus1A2B3C",
+        "E2QWRUHAPOMQZL",
+    )
+    assert read_back == settings
+
+
+def test_without_a_bus_or_distribution_their_variables_are_left_out_and_read_as_none() -> None:
+    # GIVEN settings without either
+    environment = function_settings().to_environment()
+
+    # WHEN / THEN the variables are absent (not ''), and the function reads them as "none"
+    assert EVENT_BUS_VARIABLE not in environment
+    assert DISTRIBUTION_VARIABLE not in environment
+    settings = Settings.from_environment(environment)
+    assert (settings.event_bus_name, settings.distribution_id) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        (EVENT_BUS_VARIABLE, "", "expected an event bus name"),
+        (EVENT_BUS_VARIABLE, "bus name", "expected an event bus name"),
+        (EVENT_BUS_VARIABLE, "b" * 257, "expected an event bus name"),
+        (DISTRIBUTION_VARIABLE, "", "expected a CloudFront distribution id"),
+        (DISTRIBUTION_VARIABLE, "e2qwruhapomqzl", "expected a CloudFront distribution id"),
+        (DISTRIBUTION_VARIABLE, "E2QW/../x", "expected a CloudFront distribution id"),
+    ],
+)
+def test_a_bad_bus_name_or_distribution_id_is_refused_naming_the_variable(
+    variable: str, value: str, message: str
+) -> None:
+    environ = {**function_environ(), variable: value}
+
+    with pytest.raises(ConfigError, match=message) as raised:
+        Settings.from_environment(environ)
+    assert str(raised.value).startswith(f"{variable}: ")
+
+
+def test_every_manifest_status_has_a_detail_type_and_the_source_is_not_an_aws_one() -> None:
+    # A manifest status without a detail type could not be announced; "aws." sources are AWS's own.
+    assert set(DETAIL_TYPES) == {COMPLETE, REJECTED, DELETED}
+    assert set(DETAIL_TYPES.values()) == {"Thumbnails Ready", "Thumbnails Rejected", "Thumbnails Removed"}
+    assert not EVENT_SOURCE.startswith("aws.")

@@ -115,7 +115,7 @@ def test_variants_carry_content_type_cache_control_and_source_metadata(
     jpeg = s3.head_object(Bucket=THUMBNAILS_BUCKET, Key="a.png/w256.jpg")
     webp = s3.head_object(Bucket=THUMBNAILS_BUCKET, Key="a.png/w1024.webp")
     assert (jpeg["ContentType"], webp["ContentType"]) == ("image/jpeg", "image/webp")
-    assert jpeg["CacheControl"] == "public, max-age=31536000"
+    assert jpeg["CacheControl"] == "public, max-age=86400, s-maxage=31536000"
     assert jpeg["Metadata"] == {"source-etag": put["ETag"].strip('"'), "source-sequencer": "00B2"}
     manifest = s3.head_object(Bucket=THUMBNAILS_BUCKET, Key="a.png/manifest.json")
     assert manifest["ContentType"] == "application/json"

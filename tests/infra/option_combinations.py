@@ -1,0 +1,68 @@
+"""Every combination of the optional parts, and the check each must pass: cdk-nag (no finding, warnings
+included) and cfn-lint.
+
+alarm email on/off x dashboard on/off x CDN on/off x own originals bucket or the stack's: 16 stacks. Each synth
+runs cdk-nag (it would raise on an error-level finding) and is then linted with the settings CI uses. About
+5 s a stack, so the 16 are split over two test files (with and without the CDN), which pytest-xdist's
+`--dist loadfile` can run on two workers at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+from cfnlint.api import ManualArgs, lint
+
+from stacks.constants import STACK_NAME
+
+from .conftest import ALL_OPTIONS, synthesize
+from .test_cfn_lint import CFN_LINT_SETTINGS
+
+OPTIONS = {
+    "alarmEmail": (ALL_OPTIONS["alarmEmail"], ""),
+    "dashboard": (True, False),
+    "cdn": (True, False),
+    "originalsBucketName": (ALL_OPTIONS["originalsBucketName"], ""),
+}
+COMBINATIONS = [dict(zip(OPTIONS, values, strict=True)) for values in itertools.product(*OPTIONS.values())]
+
+
+def combination_id(overrides: dict[str, Any]) -> str:
+    return "-".join(
+        [
+            "email" if overrides["alarmEmail"] else "no-email",
+            "dashboard" if overrides["dashboard"] else "no-dashboard",
+            "cdn" if overrides["cdn"] else "no-cdn",
+            "own-bucket" if overrides["originalsBucketName"] else "created-bucket",
+        ]
+    )
+
+
+def with_cdn(cdn: bool) -> list[dict[str, Any]]:
+    return [overrides for overrides in COMBINATIONS if overrides["cdn"] is cdn]
+
+
+def assert_passes_cdk_nag_and_cfn_lint(overrides: dict[str, Any], tmp_path: Path) -> None:
+    # GIVEN one combination of the optional parts
+    # WHEN it is synthesized (cdk-nag runs as part of the synth and raises on an error-level finding)
+    stack = synthesize(tmp_path, context={"thumbnailsOverrides": json.dumps(overrides)})
+
+    # THEN cdk-nag reported nothing at all, warnings included
+    report = json.loads((stack.outdir / "validation-report.json").read_text())
+    assert [violation for plugin in report["pluginReports"] for violation in plugin["violations"]] == []
+    # AND cfn-lint finds nothing, with the settings `make synth-check` uses
+    template = (stack.outdir / f"{STACK_NAME}.template.json").read_text()
+    matches = lint(
+        template,
+        config=ManualArgs(regions=CFN_LINT_SETTINGS["regions"], ignore_checks=CFN_LINT_SETTINGS["ignore_checks"]),
+    )
+    assert [f"{match.rule.id} {match.message}" for match in matches] == []
+    # AND the optional parts are there exactly when asked for
+    stack.template.resource_count_is("AWS::SNS::Subscription", 1 if overrides["alarmEmail"] else 0)
+    stack.template.resource_count_is("AWS::CloudWatch::Dashboard", 1 if overrides["dashboard"] else 0)
+    stack.template.resource_count_is("AWS::CloudFront::Distribution", 1 if overrides["cdn"] else 0)
+    buckets = 2 + (0 if overrides["originalsBucketName"] else 1) + (1 if overrides["cdn"] else 0)
+    stack.template.resource_count_is("AWS::S3::Bucket", buckets)
