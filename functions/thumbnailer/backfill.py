@@ -44,7 +44,16 @@ from .contract import Settings
 from .fingerprint import presets_fingerprint
 from .imaging.rejections import ImageRejected, RejectReason
 from .manifest import COMPLETE, REJECTED, ExistingManifest, SourceFacts, complete_manifest, rejected_manifest
-from .outcomes import Completed, MessageRejectReason, Outcome, Rejected, Skipped, SkipReason, TransientError
+from .outcomes import (
+    Completed,
+    MessageRejectReason,
+    Outcome,
+    Rejected,
+    Skipped,
+    SkipReason,
+    TransientError,
+    WrittenManifest,
+)
 from .storage import (
     SEQUENCER_METADATA,
     CurrentObject,
@@ -254,15 +263,15 @@ class Backfiller:
             generated_at=self._clock(),
             fingerprint=self.fingerprint,
         )
-        kept = self._write_manifest(current.key, manifest, existing)
-        if kept is not None:
-            if kept.is_deleted:
+        result = self._write_manifest(current.key, manifest, existing)
+        if isinstance(result, ExistingManifest):
+            if result.is_deleted:
                 # Deleted while being rendered: what was written here must not stay servable (only these objects).
                 for key, etag in written.items():
                     self._thumbnails.delete_variant(key, etag=etag)
             return Skipped(reason=SkipReason.SUPERSEDED, key=current.key)
         remove_dropped_variants(self._thumbnails, current.key, listed=listed, kept=written)
-        return Completed(key=current.key, variant_keys=tuple(written))
+        return Completed(key=current.key, variant_keys=tuple(written), manifest=result)
 
     def _put_variant(
         self,
@@ -304,14 +313,16 @@ class Backfiller:
         manifest = rejected_manifest(
             source=self._facts(current, sequencer, size=size), reason=reason, detail=detail, generated_at=self._clock()
         )
-        if self._write_manifest(current.key, manifest, existing) is not None:
+        result = self._write_manifest(current.key, manifest, existing)
+        if isinstance(result, ExistingManifest):
             return Skipped(reason=SkipReason.SUPERSEDED, key=current.key)
-        return Rejected(reason=reason, detail=detail, key=current.key, manifest_written=True)
+        return Rejected(reason=reason, detail=detail, key=current.key, manifest_written=True, manifest=result)
 
     def _write_manifest(
         self, key: str, manifest: dict[str, Any], existing: ExistingManifest | None
-    ) -> ExistingManifest | None:
-        """Write over exactly the manifest read before rendering; None when written, else the one kept."""
+    ) -> ExistingManifest | WrittenManifest:
+        """Write over exactly the manifest read before rendering; what was written (announced like a live
+        upload's manifest), else the one kept."""
         try:
             self._thumbnails.put_manifest(original_key=key, manifest=manifest, replacing=existing)
         except ManifestChanged:
@@ -319,7 +330,12 @@ class Backfiller:
             if kept is None:  # removed meanwhile (nothing removes manifests today): retry the message later
                 raise TransientError("ManifestContention", f"the manifest of {key!r} vanished while replaced") from None
             return kept
-        return None
+        return WrittenManifest(
+            original_key=key,
+            document=manifest,
+            replaced_status=existing.status if existing is not None else None,
+            replaced_keys=existing.variant_keys if existing is not None else (),
+        )
 
     def _facts(self, current: CurrentObject, sequencer: str | None, *, size: int) -> SourceFacts:
         return SourceFacts(

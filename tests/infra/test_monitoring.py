@@ -66,7 +66,9 @@ def test_there_are_exactly_the_documented_alarms_and_each_notifies_the_topic(def
         assert alarm["AlarmDescription"]
 
 
-@pytest.mark.parametrize("output", ["IngestDeadLetterQueueUrl", "EventsDeadLetterQueueUrl", "BackfillDeadLetterQueueUrl"])
+@pytest.mark.parametrize(
+    "output", ["IngestDeadLetterQueueUrl", "EventsDeadLetterQueueUrl", "BackfillDeadLetterQueueUrl"]
+)
 def test_each_dead_letter_queue_alarms_on_its_first_visible_message(default_stack: Synthesized, output: str) -> None:
     # GIVEN the alarms on visible messages
     on_visible = [

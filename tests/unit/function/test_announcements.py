@@ -28,6 +28,7 @@ from tests.builders import (
     sqs_record,
 )
 from thumbnailer import handler
+from thumbnailer.backfill import BackfillMode, backfill_message
 from thumbnailer.contract import EVENT_SOURCE
 from thumbnailer.imaging.rejections import ImageRejected, RejectReason
 from thumbnailer.outcomes import Completed, Rejected, Removed, Skipped, TransientError
@@ -105,6 +106,21 @@ def test_a_completed_set_is_announced_as_ready_with_the_manifest_as_written(s3: 
     assert detail_of(event) == manifest_of(s3, "photos/cat.jpg")
     assert event["detail"]["thumbnailsBucket"] == THUMBNAILS_BUCKET
     assert event["detail"]["manifestKey"] == "photos/cat.jpg/manifest.json"
+
+
+def test_a_backfilled_set_is_announced_as_ready_like_an_upload(s3: Any, bus: Bus) -> None:
+    # GIVEN an original that was in the bucket before the pipeline (no manifest)
+    upload(s3, "old/cat.jpg")
+
+    # WHEN a backfill message for it is processed
+    body = backfill_message(bucket=ORIGINALS_BUCKET, key="old/cat.jpg", mode=BackfillMode.MISSING)
+    outcome = announcing_service(s3, bus).process(body)
+
+    # THEN downstream services hear of the new set as they do of a live upload's
+    assert isinstance(outcome, Completed)
+    (event,) = bus.received()
+    assert event["detail-type"] == "Thumbnails Ready"
+    assert detail_of(event) == manifest_of(s3, "old/cat.jpg")
 
 
 def test_a_rejected_source_is_announced_as_rejected_with_its_reason(s3: Any, bus: Bus) -> None:
