@@ -324,18 +324,12 @@ class Backfiller:
         """Write over exactly the manifest read before rendering; what was written (announced like a live
         upload's manifest), else the one kept."""
         try:
-            self._thumbnails.put_manifest(original_key=key, manifest=manifest, replacing=existing)
+            return self._thumbnails.put_manifest(original_key=key, manifest=manifest, replacing=existing)
         except ManifestChanged:
             kept = self._thumbnails.read_manifest(key)
             if kept is None:  # removed meanwhile (nothing removes manifests today): retry the message later
                 raise TransientError("ManifestContention", f"the manifest of {key!r} vanished while replaced") from None
             return kept
-        return WrittenManifest(
-            original_key=key,
-            document=manifest,
-            replaced_status=existing.status if existing is not None else None,
-            replaced_keys=existing.variant_keys if existing is not None else (),
-        )
 
     def _facts(self, current: CurrentObject, sequencer: str | None, *, size: int) -> SourceFacts:
         return SourceFacts(

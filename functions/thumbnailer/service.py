@@ -566,13 +566,7 @@ class ThumbnailService:
             if existing is not None and _yields_to(existing, event, source_gone=source_gone):
                 return existing
             try:
-                self._thumbnails.put_manifest(original_key=key, manifest=manifest, replacing=existing)
-                return WrittenManifest(
-                    original_key=key,
-                    document=manifest,
-                    replaced_status=existing.status if existing is not None else None,
-                    replaced_keys=existing.variant_keys if existing is not None else (),
-                )
+                return self._thumbnails.put_manifest(original_key=key, manifest=manifest, replacing=existing)
             except ManifestChanged:
                 existing = self._thumbnails.read_manifest(key)
         raise TransientError("ManifestContention", f"the manifest of {key!r} kept changing while being replaced")

@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .contract import MAX_KEY_BYTES
 from .events import S3Event, compare_sequencers, is_hex
 from .manifest import ExistingManifest
-from .outcomes import TransientError
+from .outcomes import TransientError, WrittenManifest
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -247,9 +247,10 @@ class ThumbnailStore:
 
     def put_manifest(
         self, *, original_key: str, manifest: Mapping[str, Any], replacing: ExistingManifest | None
-    ) -> None:
+    ) -> WrittenManifest:
         """Write only over the manifest that was read (or only where there was none), so a writer that
-        raced ahead is never silently overwritten; `ManifestChanged` tells the caller to read again."""
+        raced ahead is never silently overwritten; `ManifestChanged` tells the caller to read again.
+        Returns what was written and what it replaced (what announcing it needs)."""
         request: dict[str, Any] = {
             "Bucket": self._bucket,
             "Key": manifest_key(original_key),
@@ -259,6 +260,12 @@ class ThumbnailStore:
         }
         if self._conditional_put(request, replacing_etag=replacing.object_etag if replacing else None) is None:
             raise ManifestChanged(f"the manifest of {original_key!r} changed since it was read")
+        return WrittenManifest(
+            original_key=original_key,
+            document=manifest,
+            replaced_status=replacing.status if replacing is not None else None,
+            replaced_keys=replacing.variant_keys if replacing is not None else (),
+        )
 
     def _conditional_put(self, request: dict[str, Any], *, replacing_etag: str | None) -> str | None:
         """PutObject with If-Match `replacing_etag`, or If-None-Match "*" when None. Returns the new ETag, or
