@@ -86,7 +86,12 @@ class Backfill(Construct):
             Acknowledgment(
                 id="AwsSolutions-SQS3",
                 reason="This queue is itself a dead-letter queue; a DLQ for a DLQ would only move the problem.",
-            )
+            ),
+            Acknowledgment(
+                id="Serverless-SQSRedrivePolicy",
+                reason="This queue is itself a dead-letter queue: nothing consumes it to redrive from; its alarm "
+                "tells the operator, who redrives it with the `thumbnails` CLI.",
+            ),
         )
         self.queue = encrypted_queue(
             self,
@@ -253,6 +258,12 @@ class Backfill(Construct):
                 id="AwsSolutions-SF2",
                 reason="Execution logging at level ALL records every state; X-Ray would add a trace per Express child "
                 "and cost, showing nothing the map run's counts and the logs do not.",
+            )
+        )
+        Validations.of(self.state_machine).acknowledge(
+            Acknowledgment(
+                id="Serverless-StepFunctionStateMachineXray",
+                reason="Same as AwsSolutions-SF2: execution logging at level ALL; X-Ray would cost a trace per child.",
             )
         )
         Validations.of(self.role).acknowledge(

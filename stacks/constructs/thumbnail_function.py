@@ -147,6 +147,17 @@ class ThumbnailFunction(Construct):
                 report_batch_item_failures=True,
             )
         )
+        Validations.of(self.function).acknowledge(
+            Acknowledgment(
+                id="Serverless-LambdaDLQ",
+                reason="Invoked only by SQS event source mappings (synchronously): a function DLQ applies to "
+                "asynchronous invocations only; failed records go to each queue's own dead-letter queue.",
+            ),
+            Acknowledgment(
+                id="Serverless-LambdaTracing",
+                reason="X-Ray costs per trace; the JSON logs and the metrics carry what operators use.",
+            ),
+        )
 
 
 def _nag_arn(bucket: s3.IBucket) -> str:
