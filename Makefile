@@ -25,9 +25,14 @@ BUILD_REQUIRES := $(PYTHON) -c "import tomllib; print(*tomllib.load(open('pyproj
 LOCK_COMPILE := $(BUILD_REQUIRES) | $(UV) pip compile - pyproject.toml --extra dev --universal --python-version 3.11 \
 	--generate-hashes --custom-compile-command "make lock" --quiet
 
-.PHONY: install lock lock-check demo test test-unit test-infra test-e2e load sandbox synth synth-check lint typecheck format bench deploy diff clean
+# checkov pins boto3 1.35, which this project outgrew: it lives in a venv of its own, from a hashed lock of its own.
+SCAN_LOCK := requirements-scan.lock
+CHECKOV_VENV := $(TOOLS)/checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-install: $(VENV)/.editable node_modules/.installed
+.PHONY: install lock lock-check scan scan-lock demo test test-unit test-infra test-e2e load sandbox synth synth-check lint typecheck format bench deploy diff clean
+
+install: $(VENV)/.editable node_modules/.installed $(CHECKOV_VENV)/.installed
 
 # The venv is rebuilt from scratch when the lock changes, so it holds exactly what the lock pins.
 $(VENV)/.installed: $(LOCK) $(if $(filter uv,$(INSTALLER)),$(UV_STAMP))
@@ -64,6 +69,17 @@ $(UV_STAMP):
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
 		--requirement $(TOOLS)/uv-requirement.txt
 	touch $@
+
+$(CHECKOV_VENV)/.installed: $(SCAN_LOCK) $(UV_STAMP)
+	@echo "==> [checkov] Installing every package $(SCAN_LOCK) pins into $(CHECKOV_VENV)/, hashes checked (uv)"
+	rm -rf $(CHECKOV_VENV)
+	$(UV) venv --quiet --python $(PYTHON) --python-preference only-system $(CHECKOV_VENV)
+	$(UV) pip sync --quiet --python $(CHECKOV_VENV)/bin/python --require-hashes $(SCAN_LOCK)
+	touch $@
+
+scan-lock: $(UV_STAMP) ## Re-resolve requirements-scan.lock (checkov) from requirements-scan.in
+	$(UV) pip compile requirements-scan.in --universal --python-version 3.11 --generate-hashes \
+		--custom-compile-command "make scan-lock" --quiet --output-file $(SCAN_LOCK)
 
 node_modules/.installed: package.json package-lock.json
 	@echo "==> [node] Installing the CDK CLI from package-lock.json (npm ci)"
@@ -111,6 +127,11 @@ synth: install node-check ## Synthesize with the real layer build, CloudFormatio
 
 synth-check: synth ## What CI runs once: validated synth, then cfn-lint on the result
 	$(VENV)/bin/cfn-lint --non-zero-exit-code warning cdk.out/ThumbnailPipeline.template.json  # settings: .cfnlintrc.yaml
+
+# cdk-nag (AwsSolutions and Serverless packs) already ran inside the synth; checkov reads .checkov.yaml, its one
+# skip file. The tests run both over every option combination; this is the real synth CI deploys from.
+scan: synth-check ## checkov over the validated synth (cdk-nag runs in synth); a finding not skipped in .checkov.yaml fails
+	$(CHECKOV) --config-file .checkov.yaml --file cdk.out/ThumbnailPipeline.template.json
 
 lint: install lock-check ## ruff (lint + format), mypy (strict for functions/ and stacks/), the lock
 	$(VENV)/bin/ruff check .

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from aws_cdk import App, Environment, Validations
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from stacks.cdk_json import cdk_json_context
 from stacks.config import DEFAULTS_KEY, OVERRIDES_KEY, PipelineConfig
@@ -21,7 +21,7 @@ def build_app(
     outdir: str | None = None,
     validate_template: bool | None = None,
 ) -> tuple[App, ThumbnailPipelineStack]:
-    """Create the app and its one stack, with cdk-nag's AwsSolutions checks registered.
+    """Create the app and its one stack, with cdk-nag's AwsSolutions and Serverless checks registered.
 
     `context` is merged over cdk.json's context, so in-process callers (tests, demo) get the same
     feature flags and defaults as `cdk synth`. Under the CDK CLI the CLI's context (cdk.json plus
@@ -52,7 +52,8 @@ def build_app(
     stack = ThumbnailPipelineStack(app, name, config=config, env=env)
     # cdk-nag v3 is a policy-validation plugin, not an aspect: its error findings fail `app.synth()`
     # (and `cdk synth` exits 1); acknowledgments are `Validations.of(construct).acknowledge(...)`.
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
+    # Two packs: AwsSolutions (general) and Serverless (Lambda, SQS, Step Functions specifics).
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True), ServerlessChecks(app, verbose=True))
     return app, stack
 
 

@@ -49,6 +49,7 @@ DEPLOYMENT_KEYS = frozenset(
         "dashboard",
         "cdn",
         "originalsBucketName",
+        "tracing",
     }
 )
 KNOWN_KEYS = DEPLOYMENT_KEYS | FunctionConfig.KEYS
@@ -88,6 +89,7 @@ class PipelineConfig:
     dashboard: bool
     cdn: bool
     originals_bucket_name: str | None  # None ('' in cdk.json): the stack creates the originals bucket
+    tracing: bool  # X-Ray active tracing on the function and the backfill state machine
 
     @property
     def max_batching_window_seconds(self) -> int:
@@ -153,6 +155,7 @@ class PipelineConfig:
             dashboard=require_bool(where("dashboard"), values["dashboard"]),
             cdn=require_bool(where("cdn"), values["cdn"]),
             originals_bucket_name=_optional_bucket_name(where("originalsBucketName"), values["originalsBucketName"]),
+            tracing=require_bool(where("tracing"), values["tracing"]),
         )
 
 

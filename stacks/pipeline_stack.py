@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Stack, Tags
+from aws_cdk import Acknowledgment, CfnOutput, Duration, Stack, Tags, Validations
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from stacks.config import PipelineConfig
@@ -85,6 +86,17 @@ class ThumbnailPipelineStack(Stack):
             alarm_email=config.alarm_email,
             dashboard=config.dashboard,
         )
+
+        # Both mappings (ingest, backfill) exist now; each is acknowledged itself, not the function.
+        for mapping in self.thumbnailer.function.node.children:
+            if isinstance(mapping, lambda_.EventSourceMapping):
+                Validations.of(mapping).acknowledge(
+                    Acknowledgment(
+                        id="Serverless-LambdaEventSourceMappingDestination",
+                        reason="An SQS mapping's failed records go to the queue's redrive policy (its dead-letter "
+                        "queue, alarmed); on-failure destinations apply to stream and Kafka sources only.",
+                    )
+                )
 
         Tags.of(self).add("project", PROJECT_TAG)
         Tags.of(self).add("service", SERVICE_NAME)

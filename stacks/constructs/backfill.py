@@ -86,7 +86,12 @@ class Backfill(Construct):
             Acknowledgment(
                 id="AwsSolutions-SQS3",
                 reason="This queue is itself a dead-letter queue; a DLQ for a DLQ would only move the problem.",
-            )
+            ),
+            Acknowledgment(
+                id="Serverless-SQSRedrivePolicy",
+                reason="This queue is itself a dead-letter queue: nothing consumes it to redrive from; its alarm "
+                "tells the operator, who redrives it with the `thumbnails` CLI.",
+            ),
         )
         self.queue = encrypted_queue(
             self,
@@ -187,8 +192,9 @@ class Backfill(Construct):
             role=self.role,
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
             timeout=Duration.days(7),
+            tracing_enabled=True if config.tracing else None,  # None: the default template unchanged
         )
-        self._acknowledge()
+        self._acknowledge(tracing=config.tracing)
 
     def _distributed_map(
         self, name: str, *, config: PipelineConfig, item_reader: sfn.IItemReader
@@ -246,19 +252,26 @@ class Backfill(Construct):
         each_group.item_processor(send.next(check))
         return serialise.next(groups).next(each_group)
 
-    def _acknowledge(self) -> None:
+    def _acknowledge(self, *, tracing: bool) -> None:
         """Each finding acknowledged where it arises, by its exact id, with the reason."""
-        Validations.of(self.state_machine).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-SF2",
-                reason="Execution logging at level ALL records every state; X-Ray would add a trace per Express child "
-                "and cost, showing nothing the map run's counts and the logs do not.",
+        if not tracing:
+            Validations.of(self.state_machine).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions-SF2",
+                    reason="Execution logging at level ALL records every state; X-Ray (`tracing: true`) would add a "
+                    "trace per Express child and cost, showing nothing the map run's counts and the logs do not.",
+                ),
+                Acknowledgment(
+                    id="Serverless-StepFunctionStateMachineXray",
+                    reason="Same as AwsSolutions-SF2: execution logging at level ALL; X-Ray is `tracing: true`.",
+                ),
             )
-        )
         Validations.of(self.role).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
-                reason="CloudWatch Logs vended-log delivery actions (execution logging): authorised on '*' only.",
+                reason="CloudWatch Logs vended-log delivery actions (execution logging)"
+                + (" and X-Ray's trace and sampling actions" if tracing else "")
+                + ": authorised on '*' only.",
             )
         )
         stack = Stack.of(self)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import Acknowledgment, ArnFormat, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
@@ -72,7 +72,14 @@ class PipelineMonitoring(Construct):
         self.period = Duration.minutes(ALARM_PERIOD_MINUTES)
         self.topic = self._alarm_topic()
         if alarm_email is not None:
-            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+            subscription = self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+            Validations.of(subscription).acknowledge(
+                Acknowledgment(
+                    id="Serverless-SNSRedrivePolicy",
+                    reason="An email subscription: an alarm mail SNS cannot deliver would need a queue and an alarm "
+                    "of its own; the alarm's state stays in CloudWatch either way.",
+                )
+            )
 
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         for name, queue in dead_letter_queues.items():

@@ -121,6 +121,7 @@ class ThumbnailFunction(Construct):
             timeout=Duration.seconds(config.timeout_seconds),
             role=self.role,
             log_group=self.log_group,
+            tracing=lambda_.Tracing.ACTIVE if config.tracing else lambda_.Tracing.DISABLED,
             # Powertools already writes JSON; this makes the platform's START/END/REPORT lines JSON too.
             logging_format=lambda_.LoggingFormat.JSON,
             environment=Settings(
@@ -147,6 +148,28 @@ class ThumbnailFunction(Construct):
                 report_batch_item_failures=True,
             )
         )
+        Validations.of(self.function).acknowledge(
+            Acknowledgment(
+                id="Serverless-LambdaDLQ",
+                reason="Invoked only by SQS event source mappings (synchronously): a function DLQ applies to "
+                "asynchronous invocations only; failed records go to each queue's own dead-letter queue.",
+            ),
+        )
+        if config.tracing:
+            Validations.of(self.role).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions-IAM5[Resource::*]",
+                    reason="X-Ray's PutTraceSegments and PutTelemetryRecords (`tracing: true`): on '*' only.",
+                )
+            )
+        else:
+            Validations.of(self.function).acknowledge(
+                Acknowledgment(
+                    id="Serverless-LambdaTracing",
+                    reason="X-Ray costs per trace (`tracing: true` turns it on); the JSON logs and the metrics carry "
+                    "what operators use.",
+                )
+            )
 
 
 def _nag_arn(bucket: s3.IBucket) -> str:

@@ -1,9 +1,9 @@
-"""Every combination of the optional parts, and the check each must pass: cdk-nag (no finding, warnings
-included) and cfn-lint.
+"""Every combination of the optional parts, and the checks each must pass: cdk-nag's AwsSolutions and Serverless
+packs (no finding, warnings included), cfn-lint and checkov (with .checkov.yaml, its one skip file).
 
 alarm email on/off x dashboard on/off x CDN on/off x own originals bucket or the stack's: 16 stacks. Each synth
-runs cdk-nag (it would raise on an error-level finding) and is then linted with the settings CI uses. About
-5 s a stack, so the 16 are split over two test files (with and without the CDN), which pytest-xdist's
+runs cdk-nag (it would raise on an error-level finding) and is then linted and scanned with the settings CI uses.
+About 10 s a stack, so the 16 are split over two test files (with and without the CDN), which pytest-xdist's
 `--dist loadfile` can run on two workers at once.
 """
 
@@ -18,6 +18,7 @@ from cfnlint.api import ManualArgs, lint
 
 from stacks.constants import STACK_NAME
 
+from .checkov_scan import checkov
 from .conftest import ALL_OPTIONS, synthesize
 from .test_cfn_lint import CFN_LINT_SETTINGS
 
@@ -60,6 +61,8 @@ def assert_passes_cdk_nag_and_cfn_lint(overrides: dict[str, Any], tmp_path: Path
         config=ManualArgs(regions=CFN_LINT_SETTINGS["regions"], ignore_checks=CFN_LINT_SETTINGS["ignore_checks"]),
     )
     assert [f"{match.rule.id} {match.message}" for match in matches] == []
+    # AND checkov fails nothing that .checkov.yaml does not skip
+    assert checkov(stack.outdir / f"{STACK_NAME}.template.json").failed == []
     # AND the optional parts are there exactly when asked for
     stack.template.resource_count_is("AWS::SNS::Subscription", 1 if overrides["alarmEmail"] else 0)
     stack.template.resource_count_is("AWS::CloudWatch::Dashboard", 1 if overrides["dashboard"] else 0)

@@ -46,6 +46,7 @@ def test_cdk_json_defaults_build_the_documented_config() -> None:
     assert config.disposable is False
     assert (config.alarm_email, config.alarm_queue_age_seconds, config.dashboard) == (None, 900, False)
     assert (config.cdn, config.originals_bucket_name) == (False, None)
+    assert config.tracing is False
 
 
 @pytest.mark.parametrize("overrides", [{"memoryMb": 2048}, json.dumps({"memoryMb": 2048})], ids=["object", "json"])
@@ -135,6 +136,7 @@ def test_batches_above_ten_get_the_smallest_batching_window(batch_size: int, win
         ("alarmQueueAgeSeconds", "900", "thumbnails.alarmQueueAgeSeconds: expected an integer"),
         ("dashboard", 1, "thumbnails.dashboard: expected true or false, got 1"),
         ("cdn", "true", "thumbnails.cdn: expected true or false, got 'true'"),
+        ("tracing", "yes", "thumbnails.tracing: expected true or false, got 'yes'"),
         ("originalsBucketName", "My_Bucket", "thumbnails.originalsBucketName: expected the name of an existing S3"),
         ("originalsBucketName", "ab", "thumbnails.originalsBucketName: expected the name of an existing S3 bucket"),
         ("originalsBucketName", "a..b", "thumbnails.originalsBucketName: expected the name of an existing S3"),
