@@ -34,7 +34,7 @@ the key as given is tried first, then its URL-decoded spelling.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -69,12 +69,11 @@ from .storage import (
 )
 
 if TYPE_CHECKING:
-    from .imaging.engine import Rendition, Thumbnail
+    from .imaging.engine import Rendition
     from .service import Clock, Engine
 
 BACKFILL_KIND = "thumbnails.backfill"
 BACKFILL_VERSION = 1
-VARIANT_WRITE_ATTEMPTS = 3
 
 
 class BackfillMode(StrEnum):
@@ -252,7 +251,13 @@ class Backfiller:
         written: dict[str, str] = {}
         for thumbnail in rendition.thumbnails:
             key = variant_key(current.key, thumbnail.preset)
-            etag = self._put_variant(current, key=key, thumbnail=thumbnail, metadata=metadata, expected=key in listed)
+            etag = self._thumbnails.write_variant(
+                key=key,
+                thumbnail=thumbnail,
+                metadata=metadata,
+                expected=key in listed,
+                yields_to=lambda stored: not self._may_replace(current, stored),
+            )
             if etag is None:
                 return Skipped(reason=SkipReason.SUPERSEDED, key=current.key)
             written[key] = etag
@@ -272,26 +277,6 @@ class Backfiller:
             return Skipped(reason=SkipReason.SUPERSEDED, key=current.key)
         remove_dropped_variants(self._thumbnails, current.key, listed=listed, kept=written)
         return Completed(key=current.key, variant_keys=tuple(written), manifest=result)
-
-    def _put_variant(
-        self,
-        current: CurrentObject,
-        *,
-        key: str,
-        thumbnail: Thumbnail,
-        metadata: Mapping[str, str | None],
-        expected: bool,
-    ) -> str | None:
-        """Write one variant over the object inspected; None when a newer object's variant is there."""
-        stored = self._thumbnails.variant(key) if expected else None
-        for _ in range(VARIANT_WRITE_ATTEMPTS):
-            if stored is not None and not self._may_replace(current, stored):
-                return None
-            etag = self._thumbnails.put_variant(key=key, thumbnail=thumbnail, metadata=metadata, replacing=stored)
-            if etag is not None:
-                return etag
-            stored = self._thumbnails.variant(key)
-        raise TransientError("VariantContention", f"the thumbnail {key!r} kept changing while being written")
 
     def _may_replace(self, current: CurrentObject, stored: StoredVariant) -> bool:
         """A variant of the same object, or one made while the rendered object is still the key's current one."""

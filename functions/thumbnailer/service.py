@@ -171,7 +171,6 @@ class Refused:
 # Conditional manifest and variant writes that lose a race look at the object again and retry; more than a
 # few losses in a row means something keeps rewriting it, and the message is better retried later.
 MANIFEST_WRITE_ATTEMPTS = 3
-VARIANT_WRITE_ATTEMPTS = 3
 
 
 def utc_now() -> datetime:
@@ -398,7 +397,15 @@ class ThumbnailService:
             if stop.is_set():
                 return None
             try:
-                etag = self._put_variant(event, key=key, thumbnail=thumbnail, metadata=metadata, expected=key in listed)
+                # Equal sequencers (a duplicate delivery) and missing ones (moto's) do not stop the write:
+                # the last one processed wins, as always.
+                etag = self._thumbnails.write_variant(
+                    key=key,
+                    thumbnail=thumbnail,
+                    metadata=metadata,
+                    expected=key in listed,
+                    yields_to=lambda stored: stored.is_newer_than(event),
+                )
             except BaseException:
                 stop.set()
                 raise
@@ -432,29 +439,6 @@ class ThumbnailService:
         # The new manifest is in place: variants of presets no longer configured can go.
         remove_dropped_variants(self._thumbnails, source.key, listed=listed, kept=written)
         return Completed(key=source.key, variant_keys=tuple(written), manifest=result)
-
-    def _put_variant(
-        self, event: ObjectCreated, *, key: str, thumbnail: Thumbnail, metadata: dict[str, str | None], expected: bool
-    ) -> str | None:
-        """Write one variant unless the one in place was made from a newer upload; returns the ETag written,
-        or None when a newer upload's variant is there.
-
-        Without conditions an older upload whose render finished late would overwrite a newer upload's
-        pixels, and the newer manifest would then describe older pixels. So the write is conditional on
-        the object inspected: If-None-Match "*" where no variant is expected (a first upload costs one
-        PutObject per variant, no HEAD), else If-Match the ETag a HEAD returned. A failed condition means
-        someone wrote meanwhile: look again and decide again. Equal sequencers (a duplicate delivery) and
-        missing ones (moto's) do not stop the write: the last one processed wins, as always.
-        """
-        stored = self._thumbnails.variant(key) if expected else None
-        for _ in range(VARIANT_WRITE_ATTEMPTS):
-            if stored is not None and stored.is_newer_than(event):
-                return None
-            etag = self._thumbnails.put_variant(key=key, thumbnail=thumbnail, metadata=metadata, replacing=stored)
-            if etag is not None:
-                return etag
-            stored = self._thumbnails.variant(key)
-        raise TransientError("VariantContention", f"the thumbnail {key!r} kept changing while being written")
 
     def _process_deletion(self, event: ObjectDeleted, candidates: tuple[str, ...]) -> Outcome | Upload:
         """Steps a-c, for a deletion that passed the message checks; `candidates` are its usable key spellings.

@@ -39,6 +39,8 @@ MISSING_CODES = frozenset({"NoSuchKey", "NotFound", "404"})
 # A conditional delete found the object changed (412) or already gone (404): someone else got there first.
 DELETE_LOST_CODES = frozenset({"PreconditionFailed", "412", "NoSuchKey", "NotFound", "404"})
 SEQUENCER_METADATA = "source-sequencer"  # on every variant: which upload of the original it was made from
+# A conditional variant write that keeps losing to other writers is retried later, with the message.
+VARIANT_WRITE_ATTEMPTS = 3
 
 
 def variant_key(original_key: str, preset: Preset) -> str:
@@ -223,6 +225,34 @@ class ThumbnailStore:
         if self._cache_control:
             request["CacheControl"] = self._cache_control
         return self._conditional_put(request, replacing_etag=replacing.etag if replacing else None)
+
+    def write_variant(
+        self,
+        *,
+        key: str,
+        thumbnail: Thumbnail,
+        metadata: Mapping[str, str | None],
+        expected: bool,
+        yields_to: Callable[[StoredVariant], bool],
+    ) -> str | None:
+        """Write one variant unless the one in place must be kept (`yields_to` it); returns the ETag written,
+        or None when the variant in place was kept.
+
+        Without conditions an older upload whose render finished late would overwrite a newer upload's
+        pixels, and the newer manifest would then describe older pixels. So the write is conditional on
+        the object inspected: If-None-Match "*" where no variant is `expected` (a first upload costs one
+        PutObject per variant, no HEAD), else If-Match the ETag a HEAD returned. A failed condition means
+        someone wrote meanwhile: look again and decide again, a few times, then TransientError.
+        """
+        stored = self.variant(key) if expected else None
+        for _ in range(VARIANT_WRITE_ATTEMPTS):
+            if stored is not None and yields_to(stored):
+                return None
+            etag = self.put_variant(key=key, thumbnail=thumbnail, metadata=metadata, replacing=stored)
+            if etag is not None:
+                return etag
+            stored = self.variant(key)
+        raise TransientError("VariantContention", f"the thumbnail {key!r} kept changing while being written")
 
     def variant(self, key: str) -> StoredVariant | None:
         response = _s3_call(self._s3.head_object, absent=MISSING_CODES, Bucket=self._bucket, Key=key)

@@ -27,7 +27,7 @@ from thumbnailer.imaging.engine import Rendition, make_thumbnails
 from thumbnailer.imaging.presets import Limits, Preset
 from thumbnailer.outcomes import Completed, Skipped, TransientError
 from thumbnailer.pipeline import PooledFanout
-from thumbnailer.service import VARIANT_WRITE_ATTEMPTS
+from thumbnailer.storage import VARIANT_WRITE_ATTEMPTS
 
 from .conftest import SESSION, TEST_CLIENT_CONFIG, FakeEngine, S3Call
 from .test_service import DEFAULT_VARIANTS, body_for, manifest_of, service_for, thumbnail_keys, upload
