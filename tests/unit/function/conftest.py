@@ -5,12 +5,16 @@ S3 faults are injected with `tests.faults.inject_s3_fault`, the same injector th
 
 from __future__ import annotations
 
+import io
+import json
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools import Logger, Metrics
 from botocore.config import Config
 from moto import mock_aws
 
@@ -92,3 +96,36 @@ def s3_calls(s3: Any) -> list[S3Call]:
 
     s3.meta.events.register("provide-client-params.s3.*", record)
     return calls
+
+
+class JsonLog:
+    """A Powertools logger writing into memory, and the JSON lines it wrote."""
+
+    def __init__(self) -> None:
+        self.stream = io.StringIO()
+        # A unique service name: Powertools configures one logging.Logger per name, once.
+        self.logger = Logger(service=f"test-{uuid.uuid4().hex}", stream=self.stream)
+
+    def lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.stream.getvalue().splitlines() if line.strip()]
+
+    def records(self) -> dict[str, dict[str, Any]]:
+        """The one line per record, by message id."""
+        return {line["messageId"]: line for line in self.lines() if "messageId" in line}
+
+    def outcomes(self) -> dict[str, str]:
+        return {message_id: line["outcome"] for message_id, line in self.records().items()}
+
+
+@pytest.fixture
+def log() -> JsonLog:
+    return JsonLog()
+
+
+@pytest.fixture
+def metrics() -> Iterator[Metrics]:
+    # Powertools shares one metric set between Metrics instances: start and end empty.
+    metrics = Metrics(namespace="ThumbnailPipelineTest", service="thumbnailer")
+    metrics.clear_metrics()
+    yield metrics
+    metrics.clear_metrics()

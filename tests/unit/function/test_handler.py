@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Metrics
 
 from tests.builders import (
     ORIGINALS_BUCKET,
@@ -31,7 +29,7 @@ from thumbnailer.handler import S3TimeBudget, handle_batch, lambda_handler
 from thumbnailer.outcomes import Completed, Outcome, Rejected, Removed, Skipped, SkipReason, TransientError
 from thumbnailer.service import ThumbnailService
 
-from .conftest import FakeEngine
+from .conftest import FakeEngine, JsonLog
 
 
 class ScriptedService:
@@ -53,36 +51,6 @@ class ScriptedService:
         raise AssertionError("every scripted record ends at admission")
 
     render = write = fetch
-
-
-class JsonLog:
-    """A Powertools logger writing into memory, and the JSON lines it wrote."""
-
-    def __init__(self) -> None:
-        self.stream = io.StringIO()
-        # A unique service name: Powertools configures one logging.Logger per name, once.
-        self.logger = Logger(service=f"test-{uuid.uuid4().hex}", stream=self.stream)
-
-    def lines(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.stream.getvalue().splitlines() if line.strip()]
-
-    def records(self) -> dict[str, dict[str, Any]]:
-        """The one line per record, by message id."""
-        return {line["messageId"]: line for line in self.lines() if "messageId" in line}
-
-
-@pytest.fixture
-def log() -> JsonLog:
-    return JsonLog()
-
-
-@pytest.fixture
-def metrics() -> Iterator[Metrics]:
-    # Powertools shares one metric set between Metrics instances: start and end empty.
-    metrics = Metrics(namespace="ThumbnailPipelineTest", service="thumbnailer")
-    metrics.clear_metrics()
-    yield metrics
-    metrics.clear_metrics()
 
 
 def metric_totals(metrics: Metrics) -> dict[str, float]:

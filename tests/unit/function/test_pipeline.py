@@ -8,17 +8,14 @@ kind of thread: only that record is retried, its neighbours complete, and nothin
 
 from __future__ import annotations
 
-import io
-import json
 import threading
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Metrics
 
 from tests.assertions import assert_variants_match_manifest
 from tests.builders import (
@@ -37,41 +34,11 @@ from thumbnailer.imaging.engine import Rendition, make_thumbnails
 from thumbnailer.imaging.presets import Limits, Preset
 from thumbnailer.pipeline import PIPELINED, SEQUENTIAL, Overlap, PooledFanout
 
-from .conftest import S3Call
+from .conftest import JsonLog, S3Call
 from .test_service import DEFAULT_VARIANTS, body_for, service_for, thumbnail_keys, upload
 
 GUARD_SECONDS = 30  # only reached when the pipeline does not overlap what it should: nothing here waits on timing
 OVERLAPS = [pytest.param(SEQUENTIAL, id="sequential"), pytest.param(PIPELINED, id="pipelined")]
-
-
-class JsonLog:
-    """A Powertools logger writing into memory; its one line per record, by message id."""
-
-    def __init__(self) -> None:
-        self.stream = io.StringIO()
-        self.logger = Logger(service=f"test-{uuid.uuid4().hex}", stream=self.stream)
-
-    def lines(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.stream.getvalue().splitlines() if line.strip()]
-
-    def records(self) -> dict[str, dict[str, Any]]:
-        return {line["messageId"]: line for line in self.lines() if "messageId" in line}
-
-    def outcomes(self) -> dict[str, str]:
-        return {message_id: line["outcome"] for message_id, line in self.records().items()}
-
-
-@pytest.fixture
-def log() -> JsonLog:
-    return JsonLog()
-
-
-@pytest.fixture
-def metrics() -> Iterator[Metrics]:
-    metrics = Metrics(namespace="ThumbnailPipelineTest", service="thumbnailer")
-    metrics.clear_metrics()  # Powertools shares one metric set between instances
-    yield metrics
-    metrics.clear_metrics()
 
 
 @dataclass
