@@ -21,6 +21,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from stacks.constants import INGEST_RETENTION_DAYS, LOG_RETENTION
@@ -50,6 +51,8 @@ DEPLOYMENT_KEYS = frozenset(
         "cdn",
         "originalsBucketName",
         "tracing",
+        "encryption",
+        "originalsKmsKeyArn",
     }
 )
 KNOWN_KEYS = DEPLOYMENT_KEYS | FunctionConfig.KEYS
@@ -64,6 +67,15 @@ MAX_QUEUE_AGE_ALARM_SECONDS = INGEST_RETENTION_DAYS * 24 * 60 * 60
 # email that the address must acknowledge anyway. Printable ASCII only: it lands in a template verbatim.
 EMAIL_PATTERN = re.compile(r"^[!-~]+@[!-~]+\.[!-~]+$")
 MAX_EMAIL_LENGTH = 254
+# A KMS key's ARN (a single- or multi-Region key), not an alias: IAM authorises kms:Decrypt on the key's ARN.
+KMS_KEY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/(mrk-)?[0-9a-f-]{32,36}$")
+
+
+class Encryption(StrEnum):
+    """How the pipeline's data is encrypted at rest."""
+
+    SERVICE = "service"  # each service's own keys: SSE-S3, SSE-SQS, CloudWatch Logs', Lambda's (free)
+    KMS = "kms"  # one customer managed key of the stack's, with rotation (stacks/constructs/encryption.py)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +102,9 @@ class PipelineConfig:
     cdn: bool
     originals_bucket_name: str | None  # None ('' in cdk.json): the stack creates the originals bucket
     tracing: bool  # X-Ray active tracing on the function and the backfill state machine
+    encryption: Encryption
+    # With an own originals bucket encrypted with its own KMS key: the function may decrypt with that key only.
+    originals_kms_key_arn: str | None  # None ('' in cdk.json): SSE-S3 or the pipeline's key
 
     @property
     def max_batching_window_seconds(self) -> int:
@@ -156,6 +171,10 @@ class PipelineConfig:
             cdn=require_bool(where("cdn"), values["cdn"]),
             originals_bucket_name=_optional_bucket_name(where("originalsBucketName"), values["originalsBucketName"]),
             tracing=require_bool(where("tracing"), values["tracing"]),
+            encryption=_require_encryption(where("encryption"), values["encryption"]),
+            originals_kms_key_arn=_optional_originals_key(
+                where("originalsKmsKeyArn"), values["originalsKmsKeyArn"], own_bucket=values["originalsBucketName"]
+            ),
         )
 
 
@@ -204,5 +223,28 @@ def _optional_bucket_name(where: str, value: Any) -> str | None:
         raise ConfigError(
             f"{where}: expected the name of an existing S3 bucket (3-63 of a-z, 0-9, '.', '-'), "
             f"or '' to create one, got {value!r}"
+        )
+    return value
+
+
+def _require_encryption(where: str, value: Any) -> Encryption:
+    if value not in set(Encryption):
+        raise ConfigError(f"{where}: expected one of {', '.join(map(repr, map(str, Encryption)))}, got {value!r}")
+    return Encryption(value)
+
+
+def _optional_originals_key(where: str, value: Any, *, own_bucket: Any) -> str | None:
+    """'' or the ARN of the KMS key an own originals bucket is encrypted with; only with `originalsBucketName`."""
+    if value == "":
+        return None
+    if not isinstance(value, str) or not KMS_KEY_ARN_PATTERN.match(value):
+        raise ConfigError(
+            f"{where}: expected a KMS key ARN like 'arn:aws:kms:eu-west-1:111122223333:key/<key id>' "
+            f"(not an alias), or '' for none, got {value!r}"
+        )
+    if own_bucket == "":
+        raise ConfigError(
+            f"{where}: only for an originals bucket of your own (set originalsBucketName); a bucket the stack "
+            "creates uses `encryption`"
         )
     return value

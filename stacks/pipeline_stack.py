@@ -8,11 +8,12 @@ from aws_cdk import Acknowledgment, CfnOutput, Duration, Stack, Tags, Validation
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from stacks.config import PipelineConfig
+from stacks.config import Encryption, PipelineConfig
 from stacks.constants import PROJECT_TAG
 from stacks.constructs.backfill import Backfill
 from stacks.constructs.delivery import ThumbnailDelivery
 from stacks.constructs.downstream_events import DownstreamEvents
+from stacks.constructs.encryption import PipelineKey
 from stacks.constructs.imaging_layer import ImagingLayer
 from stacks.constructs.ingestion import IngestQueue
 from stacks.constructs.monitoring import PipelineMonitoring
@@ -32,8 +33,18 @@ class ThumbnailPipelineStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
 
+        self.encryption = (
+            PipelineKey(self, "Encryption", disposable=config.disposable)
+            if config.encryption is Encryption.KMS
+            else None
+        )
+        key = self.encryption.key if self.encryption is not None else None
         self.storage = ThumbnailStorage(
-            self, "Storage", disposable=config.disposable, originals_bucket_name=config.originals_bucket_name
+            self,
+            "Storage",
+            disposable=config.disposable,
+            originals_bucket_name=config.originals_bucket_name,
+            key=key,
         )
         self.ingestion = IngestQueue(
             self,
@@ -42,6 +53,7 @@ class ThumbnailPipelineStack(Stack):
             key_prefix=config.function.key_prefix,
             key_suffixes=config.function.key_suffixes,
             function_timeout=Duration.seconds(config.timeout_seconds),
+            key=key,
         )
         self.downstream = DownstreamEvents(self, "Downstream")
         self.delivery = (
@@ -51,6 +63,7 @@ class ThumbnailPipelineStack(Stack):
                 thumbnails=self.storage.thumbnails,
                 access_logs=self.storage.access_logs,
                 disposable=config.disposable,
+                key=key,
             )
             if config.cdn
             else None
@@ -66,9 +79,15 @@ class ThumbnailPipelineStack(Stack):
             layer=self.imaging_layer.layer,
             event_bus=self.downstream.bus,
             distribution=self.delivery.distribution if self.delivery is not None else None,
+            key=key,
         )
         self.backfill = Backfill(
-            self, "Backfill", config=config, originals=self.storage.originals, function=self.thumbnailer.function
+            self,
+            "Backfill",
+            config=config,
+            originals=self.storage.originals,
+            function=self.thumbnailer.function,
+            key=key,
         )
         self.monitoring = PipelineMonitoring(
             self,
@@ -85,6 +104,7 @@ class ThumbnailPipelineStack(Stack):
             rule=self.ingestion.rule,
             alarm_email=config.alarm_email,
             dashboard=config.dashboard,
+            key=key,
         )
 
         # Both mappings (ingest, backfill) exist now; each is acknowledged itself, not the function.
@@ -114,5 +134,7 @@ class ThumbnailPipelineStack(Stack):
         CfnOutput(self, "BackfillStateMachineArn", value=self.backfill.state_machine.state_machine_arn)
         CfnOutput(self, "EventBusName", value=self.downstream.bus.event_bus_name)
         CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
+        if self.encryption is not None:
+            CfnOutput(self, "EncryptionKeyArn", value=self.encryption.key.key_arn)
         if self.delivery is not None:
             CfnOutput(self, "DistributionDomainName", value=self.delivery.distribution.distribution_domain_name)

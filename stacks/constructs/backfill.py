@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from aws_cdk import Acknowledgment, CfnResource, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
@@ -38,6 +39,7 @@ from stacks.constants import (
     MAX_RECEIVE_COUNT,
     VISIBILITY_TIMEOUT_FACTOR,
 )
+from stacks.constructs.encryption import DATA_KEY_ACTIONS, via_services
 from stacks.constructs.ingestion import encrypted_queue
 from thumbnailer.backfill import BACKFILL_KIND, BACKFILL_VERSION, BackfillMode
 
@@ -78,10 +80,13 @@ class Backfill(Construct):
         config: PipelineConfig,
         originals: s3.IBucket,
         function: lambda_.IFunction,
+        key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
 
-        self.dead_letter_queue = encrypted_queue(self, "DeadLetterQueue", retention_days=DEAD_LETTER_RETENTION_DAYS)
+        self.dead_letter_queue = encrypted_queue(
+            self, "DeadLetterQueue", retention_days=DEAD_LETTER_RETENTION_DAYS, key=key
+        )
         Validations.of(self.dead_letter_queue).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-SQS3",
@@ -97,6 +102,7 @@ class Backfill(Construct):
             self,
             "Queue",
             retention_days=BACKFILL_RETENTION_DAYS,
+            key=key,
             visibility_timeout=Duration.seconds(config.timeout_seconds * VISIBILITY_TIMEOUT_FACTOR),
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=MAX_RECEIVE_COUNT),
         )
@@ -116,6 +122,7 @@ class Backfill(Construct):
         self.log_group = logs.LogGroup(
             self,
             "ExecutionLogs",
+            encryption_key=key,
             retention=LOG_RETENTION[config.log_retention_days],
             removal_policy=RemovalPolicy.DESTROY if config.disposable else RemovalPolicy.RETAIN,
         )
@@ -125,6 +132,16 @@ class Backfill(Construct):
             assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
             description="Backfill state machine: list originals, send backfill messages to the backfill queue",
         )
+        if key is not None:
+            # SendMessageBatch into the queue encrypted with the pipeline's key, through SQS only.
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="EncryptBackfillMessagesThroughSqs",
+                    actions=list(DATA_KEY_ACTIONS),
+                    resources=[key.key_arn],
+                    conditions=via_services(self, "sqs"),
+                )
+            )
 
         request = sfn.Pass(
             self,

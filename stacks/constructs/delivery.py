@@ -19,6 +19,7 @@ from __future__ import annotations
 from aws_cdk import Acknowledgment, Duration, Names, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -42,6 +43,7 @@ class ThumbnailDelivery(Construct):
         thumbnails: s3.IBucket,
         access_logs: s3.IBucket,
         disposable: bool,
+        key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -140,6 +142,17 @@ class ThumbnailDelivery(Construct):
             log_bucket=self.log_bucket,
             log_file_prefix="cloudfront/",
         )
+        if key is not None and key.node.scope is not None:
+            # The OAC origin adds the key policy statement itself, on the construct holding the key.
+            Validations.of(key.node.scope).acknowledge(
+                Acknowledgment(
+                    id="Annotation::@aws-cdk/aws-cloudfront-origins:wildcardKeyPolicyForOac",
+                    reason="CloudFront may decrypt with the key for any distribution of this account (aws:SourceArn "
+                    "distribution/*): naming this one would make the key depend on the distribution that depends "
+                    "on the bucket encrypted with the key. Reading still needs the bucket policy, which lets only "
+                    "this distribution read.",
+                )
+            )
         for rule, reason in (
             (
                 "AwsSolutions-CFR1",

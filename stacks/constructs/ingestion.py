@@ -7,6 +7,7 @@ from typing import Any
 from aws_cdk import Acknowledgment, Duration, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -56,13 +57,17 @@ class IngestQueue(Construct):
         key_prefix: str,
         key_suffixes: tuple[str, ...],
         function_timeout: Duration,
+        key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
 
-        self.dead_letter_queue = encrypted_queue(self, "DeadLetterQueue", retention_days=DEAD_LETTER_RETENTION_DAYS)
+        self.dead_letter_queue = encrypted_queue(
+            self, "DeadLetterQueue", retention_days=DEAD_LETTER_RETENTION_DAYS, key=key
+        )
         self.queue = encrypted_queue(
             self,
             "Queue",
+            key=key,
             retention_days=INGEST_RETENTION_DAYS,
             # A message stays hidden while one invocation (plus Lambda's own retries of a throttled
             # batch) may still be working on it; Lambda rejects the mapping below 6x the function timeout.
@@ -70,7 +75,7 @@ class IngestQueue(Construct):
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=MAX_RECEIVE_COUNT),
         )
         self.events_dead_letter_queue = encrypted_queue(
-            self, "EventsDeadLetterQueue", retention_days=DEAD_LETTER_RETENTION_DAYS
+            self, "EventsDeadLetterQueue", retention_days=DEAD_LETTER_RETENTION_DAYS, key=key
         )
         for dead_letter_queue in (self.dead_letter_queue, self.events_dead_letter_queue):
             Validations.of(dead_letter_queue).acknowledge(
@@ -116,16 +121,20 @@ class IngestQueue(Construct):
         )
 
 
-def encrypted_queue(scope: Construct, construct_id: str, *, retention_days: int, **props: Any) -> sqs.Queue:
-    """An SQS queue with SSE-SQS and TLS-only access.
+def encrypted_queue(
+    scope: Construct, construct_id: str, *, retention_days: int, key: kms.IKey | None = None, **props: Any
+) -> sqs.Queue:
+    """An SQS queue with SSE-SQS, or encrypted with the customer managed `key`, and TLS-only access.
 
-    SSE-SQS, never the AWS-managed KMS key (alias/aws/sqs): EventBridge cannot use that key, and a
-    queue encrypted with it silently receives nothing.
+    Never the AWS managed KMS key (alias/aws/sqs): EventBridge cannot use that key, and a queue encrypted
+    with it silently receives nothing. A customer managed key works because its policy lets EventBridge use it
+    (encryption.py).
     """
     return sqs.Queue(
         scope,
         construct_id,
-        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        encryption=sqs.QueueEncryption.SQS_MANAGED if key is None else sqs.QueueEncryption.KMS,
+        encryption_master_key=key,
         enforce_ssl=True,
         retention_period=Duration.days(retention_days),
         **props,

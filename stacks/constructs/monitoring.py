@@ -67,10 +67,11 @@ class PipelineMonitoring(Construct):
         rule: events.IRule,
         alarm_email: str | None,
         dashboard: bool,
+        key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.period = Duration.minutes(ALARM_PERIOD_MINUTES)
-        self.topic = self._alarm_topic()
+        self.topic = self._alarm_topic(key)
         if alarm_email is not None:
             subscription = self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
             Validations.of(subscription).acknowledge(
@@ -157,23 +158,25 @@ class PipelineMonitoring(Construct):
 
         self.dashboard = self._dashboard(dead_letter_queues, ingest_queue, function, rule) if dashboard else None
 
-    def _alarm_topic(self) -> sns.Topic:
-        """An SNS topic encrypted with a key of its own, reachable only over TLS, that CloudWatch may publish to.
+    def _alarm_topic(self, key: kms.IKey | None) -> sns.Topic:
+        """An SNS topic encrypted with a customer managed key, reachable only over TLS, that CloudWatch may publish
+        to: the pipeline's key with `encryption: "kms"`, otherwise a key of the topic's own.
 
         A customer managed key, not the AWS managed alias/aws/sns: that key's policy cannot be changed to let
         CloudWatch use it, and an alarm publishing to a topic encrypted with it fails silently.
         """
         stack = Stack.of(self)
-        key = kms.Key(
-            self,
-            "AlarmTopicKey",
-            description="Thumbnail pipeline: encrypts the alarm topic; usable by CloudWatch alarms to publish",
-            enable_key_rotation=True,
-            # It protects only notifications in flight, nothing at rest: once the stack is gone, a retained key
-            # would bill $1 a month for nothing. Deleted with the stack, after KMS's shortest waiting period.
-            removal_policy=RemovalPolicy.DESTROY,
-            pending_window=Duration.days(7),
-        )
+        if key is None:
+            key = kms.Key(
+                self,
+                "AlarmTopicKey",
+                description="Thumbnail pipeline: encrypts the alarm topic; usable by CloudWatch alarms to publish",
+                enable_key_rotation=True,
+                # It protects only notifications in flight, nothing at rest: once the stack is gone, a retained key
+                # would bill $1 a month for nothing. Deleted with the stack, after KMS's shortest waiting period.
+                removal_policy=RemovalPolicy.DESTROY,
+                pending_window=Duration.days(7),
+            )
         cloudwatch_principal = iam.ServicePrincipal("cloudwatch.amazonaws.com")
         key.add_to_resource_policy(
             iam.PolicyStatement(

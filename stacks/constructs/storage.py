@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -13,6 +15,11 @@ from stacks.constants import ABORT_INCOMPLETE_UPLOADS_DAYS, ACCESS_LOG_EXPIRY_DA
 
 class ThumbnailStorage(Construct):
     """Three private, encrypted, TLS-only buckets.
+
+    With `key` (`encryption: "kms"`) the originals (when created here) and thumbnails buckets are encrypted with
+    it, with an S3 bucket key (S3 asks KMS for a data key per bucket and period, not per object), and refuse
+    uploads asking for any other encryption. The access-log bucket stays SSE-S3: server access logs can be
+    delivered only into SSE-S3 buckets.
 
     Originals are versioned and announce every change to EventBridge (the pipeline's trigger);
     thumbnails live in a separate bucket so writing one can never trigger the pipeline again.
@@ -28,9 +35,16 @@ class ThumbnailStorage(Construct):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, disposable: bool, originals_bucket_name: str | None = None
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        disposable: bool,
+        originals_bucket_name: str | None = None,
+        key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._key = key
         removal_policy = RemovalPolicy.DESTROY if disposable else RemovalPolicy.RETAIN
         abort_incomplete_uploads = s3.LifecycleRule(
             id="AbortIncompleteMultipartUploads",
@@ -63,6 +77,7 @@ class ThumbnailStorage(Construct):
         self.thumbnails = _private_bucket(
             self,
             "Thumbnails",
+            key=key,
             # Not versioned: every thumbnail can be rebuilt from its original.
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="thumbnails/",
@@ -76,6 +91,7 @@ class ThumbnailStorage(Construct):
         originals = _private_bucket(
             self,
             "Originals",
+            key=self._key,
             versioned=True,  # two quick writes to one key stay two events, and an overwrite is recoverable
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="originals/",
@@ -102,17 +118,48 @@ class ThumbnailStorage(Construct):
         return originals
 
 
-def _private_bucket(scope: Construct, construct_id: str, **props: Any) -> s3.Bucket:
-    """A bucket no one reaches publicly or without TLS, encrypted with SSE-S3.
+def _private_bucket(scope: Construct, construct_id: str, *, key: kms.IKey | None = None, **props: Any) -> s3.Bucket:
+    """A bucket no one reaches publicly or without TLS, encrypted with SSE-S3, or with `key` when given.
 
     Ownership is enforced (ACLs off): CDK grants the log delivery service through the bucket policy.
     """
-    return s3.Bucket(
+    bucket = s3.Bucket(
         scope,
         construct_id,
-        encryption=s3.BucketEncryption.S3_MANAGED,
+        encryption=s3.BucketEncryption.S3_MANAGED if key is None else s3.BucketEncryption.KMS,
+        encryption_key=key,
+        bucket_key_enabled=True if key is not None else None,
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         enforce_ssl=True,
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         **props,
     )
+    if key is not None:
+        _deny_other_encryption(bucket, key)
+    return bucket
+
+
+def _deny_other_encryption(bucket: s3.Bucket, key: kms.IKey) -> None:
+    """Every object is encrypted with `key`: an upload without encryption headers gets the bucket default (the
+    key); one asking for SSE-S3, another KMS key or a key of its own (SSE-C) is refused. A key named by id or
+    alias in the header is refused too: the condition compares the key's ARN."""
+    objects = [bucket.arn_for_objects("*")]
+    anyone = [iam.AnyPrincipal()]
+    for sid, condition in (
+        ("DenyOtherEncryption", {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}),
+        (
+            "DenyOtherKmsKeys",
+            {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key.key_arn}},
+        ),
+        ("DenyCustomerProvidedKeys", {"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}}),
+    ):
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=sid,
+                effect=iam.Effect.DENY,
+                principals=anyone,
+                actions=["s3:PutObject"],
+                resources=objects,
+                conditions=condition,
+            )
+        )

@@ -7,6 +7,7 @@ from aws_cdk import Acknowledgment, CfnResource, Duration, RemovalPolicy, Stack,
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
@@ -16,6 +17,7 @@ from constructs import Construct
 
 from stacks.config import PipelineConfig
 from stacks.constants import ARCHITECTURE, FUNCTION_CODE_DIR, FUNCTION_HANDLER, LAMBDA_RUNTIME, LOG_RETENTION
+from stacks.constructs.encryption import DATA_KEY_ACTIONS, via_services
 from thumbnailer.contract import Settings
 
 # What the function may do, and nothing more. Each s3:ListBucket is there for one reason: without it
@@ -44,12 +46,14 @@ class ThumbnailFunction(Construct):
         layer: lambda_.ILayerVersion,
         event_bus: events.IEventBus,
         distribution: cloudfront.IDistribution | None = None,
+        key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
 
         self.log_group = logs.LogGroup(
             self,
             "LogGroup",
+            encryption_key=key,
             retention=LOG_RETENTION[config.log_retention_days],
             removal_policy=RemovalPolicy.DESTROY if config.disposable else RemovalPolicy.RETAIN,
         )
@@ -83,6 +87,28 @@ class ThumbnailFunction(Construct):
                 resources=[originals.bucket_arn, thumbnails.bucket_arn],
             )
         )
+
+        if key is not None:
+            # Reading and writing the buckets, receiving from the queues, and the environment at cold start:
+            # each service asks KMS on the role's behalf; the role cannot call KMS directly.
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="UseThePipelineKeyThroughS3SqsAndLambda",
+                    actions=list(DATA_KEY_ACTIONS),
+                    resources=[key.key_arn],
+                    conditions=via_services(self, "s3", "sqs", "lambda"),
+                )
+            )
+        if config.originals_kms_key_arn is not None:
+            # An own originals bucket encrypted with its own key: read it, through S3 only; nothing is written there.
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="DecryptOwnOriginals",
+                    actions=["kms:Decrypt"],
+                    resources=[config.originals_kms_key_arn],
+                    conditions=via_services(self, "s3"),
+                )
+            )
 
         # One event per manifest written, on the pipeline's own bus only.
         self.role.add_to_policy(
@@ -124,6 +150,7 @@ class ThumbnailFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE if config.tracing else lambda_.Tracing.DISABLED,
             # Powertools already writes JSON; this makes the platform's START/END/REPORT lines JSON too.
             logging_format=lambda_.LoggingFormat.JSON,
+            environment_encryption=key,
             environment=Settings(
                 originals_bucket=originals.bucket_name,
                 thumbnails_bucket=thumbnails.bucket_name,

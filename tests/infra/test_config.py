@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from stacks.application import cdk_json_context
-from stacks.config import PipelineConfig
+from stacks.config import Encryption, PipelineConfig
 from stacks.constants import LOG_RETENTION
 from tests.builders import DEFAULT_PRESETS
 from thumbnailer.contract import FunctionConfig
@@ -47,6 +47,7 @@ def test_cdk_json_defaults_build_the_documented_config() -> None:
     assert (config.alarm_email, config.alarm_queue_age_seconds, config.dashboard) == (None, 900, False)
     assert (config.cdn, config.originals_bucket_name) == (False, None)
     assert config.tracing is False
+    assert (config.encryption, config.originals_kms_key_arn) == (Encryption.SERVICE, None)
 
 
 @pytest.mark.parametrize("overrides", [{"memoryMb": 2048}, json.dumps({"memoryMb": 2048})], ids=["object", "json"])
@@ -141,6 +142,22 @@ def test_batches_above_ten_get_the_smallest_batching_window(batch_size: int, win
         ("originalsBucketName", "ab", "thumbnails.originalsBucketName: expected the name of an existing S3 bucket"),
         ("originalsBucketName", "a..b", "thumbnails.originalsBucketName: expected the name of an existing S3"),
         ("originalsBucketName", None, "thumbnails.originalsBucketName: expected the name of an existing S3"),
+        ("encryption", "KMS", "thumbnails.encryption: expected one of 'service', 'kms', got 'KMS'"),
+        ("encryption", "sse-s3", "thumbnails.encryption: expected one of 'service', 'kms', got 'sse-s3'"),
+        ("encryption", None, "thumbnails.encryption: expected one of 'service', 'kms', got None"),
+        ("originalsKmsKeyArn", None, "thumbnails.originalsKmsKeyArn: expected a KMS key ARN like"),
+        ("originalsKmsKeyArn", "1234abcd-12ab-34cd-56ef-1234567890ab", "thumbnails.originalsKmsKeyArn: expected a KMS"),
+        (
+            "originalsKmsKeyArn",
+            "arn:aws:kms:eu-west-1:111122223333:alias/originals",
+            "thumbnails.originalsKmsKeyArn: expected a KMS key ARN like 'arn:aws:kms:eu-west-1:111122223333:key/<key "
+            "id>' (not an alias), or '' for none, got 'arn:aws:kms:eu-west-1:111122223333:alias/originals'",
+        ),
+        (
+            "originalsKmsKeyArn",
+            "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "thumbnails.originalsKmsKeyArn: only for an originals bucket of your own (set originalsBucketName)",
+        ),
     ],
 )
 def test_a_bad_value_is_refused_naming_its_key(key: str, bad_value: Any, message: str) -> None:
@@ -209,6 +226,17 @@ def test_a_cloudwatch_retention_is_accepted(days: int) -> None:
         ({"alarmQueueAgeSeconds": 60}, {"alarm_queue_age_seconds": 60}),
         ({"dashboard": True, "cdn": True}, {"dashboard": True, "cdn": True}),
         ({"originalsBucketName": "my-existing.originals"}, {"originals_bucket_name": "my-existing.originals"}),
+        ({"encryption": "kms"}, {"encryption": Encryption.KMS}),
+        (
+            {
+                "originalsBucketName": "team-photos",
+                "originalsKmsKeyArn": "arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+            },
+            {
+                "originals_bucket_name": "team-photos",
+                "originals_kms_key_arn": "arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+            },
+        ),
     ],
 )
 def test_monitoring_cdn_and_own_bucket_settings_are_kept(overrides: dict[str, Any], expected: dict[str, Any]) -> None:
