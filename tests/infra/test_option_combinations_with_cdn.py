@@ -1,4 +1,5 @@
-"""The 8 combinations of the optional parts with the CDN: cdk-nag and cfn-lint clean (see option_combinations.py)."""
+"""The 8 combinations of the optional parts with the CDN, default encryption: cdk-nag, cfn-lint and checkov clean
+(see option_combinations.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from .option_combinations import assert_passes_cdk_nag_and_cfn_lint, combination_id, with_cdn
+from .option_combinations import assert_passes_the_scanners, combination_id, subset
 
 
-@pytest.mark.parametrize("overrides", with_cdn(True), ids=combination_id)
-def test_every_combination_passes_cdk_nag_and_cfn_lint(overrides: dict[str, Any], tmp_path: Path) -> None:
-    assert_passes_cdk_nag_and_cfn_lint(overrides, tmp_path)
+@pytest.mark.parametrize("overrides", subset(cdn=True, encryption="service"), ids=combination_id)
+def test_every_combination_passes_the_scanners(overrides: dict[str, Any], tmp_path: Path) -> None:
+    assert_passes_the_scanners(overrides, tmp_path)

@@ -13,7 +13,7 @@ from aws_cdk import aws_sqs as sqs
 from stacks.constants import STACK_NAME
 from stacks.pipeline_stack import ThumbnailPipelineStack
 
-from .checkov_scan import SKIP_FILE, checkov
+from .checkov_scan import CUSTOMER_MANAGED_KEY_CHECKS, SKIP_FILE, checkov
 from .conftest import Synthesized, synthesize
 
 
@@ -79,3 +79,13 @@ def test_a_planted_finding_is_reported_by_each_scanner(tmp_path: Path) -> None:
     assert sorted(report.failed) == [
         f"{check} AWS::S3::Bucket.PlantedBucket" for check in ("CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56")
     ]
+
+
+def test_without_the_key_skips_checkov_fails_the_default_encryption(default_stack: Synthesized) -> None:
+    # GIVEN the default (service-managed encryption), scanned as the `encryption: "kms"` templates are: without the
+    # three customer-managed-key skips
+    report = checkov(default_stack.outdir / f"{STACK_NAME}.template.json", unskip=CUSTOMER_MANAGED_KEY_CHECKS)
+
+    # THEN exactly those checks fail: five queues, two log groups, the function's environment
+    failed_checks = sorted(finding.split()[0] for finding in report.failed)
+    assert failed_checks == ["CKV_AWS_158"] * 2 + ["CKV_AWS_173"] + ["CKV_AWS_27"] * 5
