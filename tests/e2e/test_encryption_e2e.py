@@ -49,9 +49,12 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPipeline
         # GIVEN the stack synthesized with its own customer managed key, and deployed into moto
         assembly = synthesize(
             outdir=Path(tmp_path_factory.mktemp("kms-cdk.out")),
-            context={"thumbnailsOverrides": json.dumps({"encryption": "service"})},
+            context={"thumbnailsOverrides": json.dumps({"encryption": "kms"})},
         )
-        yield LocalPipeline.deploy(assembly, session=boto3.Session())
+        deployed = LocalPipeline.deploy(assembly, session=boto3.Session())
+        # MUTANT: rotation off
+        deployed.session.client("kms").disable_key_rotation(KeyId=deployed.deployed.outputs["EncryptionKeyArn"].rsplit("/", 1)[-1])
+        yield deployed
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +171,7 @@ def test_deleting_from_the_versioned_bucket_removes_the_thumbnails(pipeline: Loc
     assert pipeline.manifest(key)["status"] == "complete"
 
     # WHEN the original is deleted for good (every version) and the pipeline runs
-    assert delete_every_version(pipeline, key) == 1
+    pipeline.s3.delete_object(Bucket=pipeline.originals_bucket, Key=key)  # MUTANT: only a delete marker
     report = pipeline.run()
 
     # THEN the run is clean (both dead-letter queues empty), the thumbnails are gone and a tombstone remains
