@@ -13,8 +13,9 @@ The key policy names each AWS service that uses the key on the pipeline's behalf
 - CloudFront, with `cdn: true`, reads the thumbnails through origin access control (the CDK's OAC origin adds it).
 
 The function's and the state machine's roles use the key through IAM, which the key policy's account statement
-(the CDK default) allows; their statements are scoped with `kms:ViaService` so they can use it only through S3
-and SQS, not call KMS themselves.
+(the CDK default) allows; their statements are scoped with `kms:ViaService` (the function: S3, SQS, and Lambda
+for its environment; the state machine: SQS). The CDK's SQS event source also grants the function a plain
+`kms:Decrypt` on the key; decrypting needs ciphertext, which only those services hold.
 
 Where a service cannot use a customer managed key, the bucket keeps SSE-S3: S3 server access logs and CloudFront
 standard logs can be delivered only into SSE-S3 buckets.
