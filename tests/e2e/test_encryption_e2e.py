@@ -18,7 +18,7 @@ What moto drops or cannot do, and so is verified only on the template (tests/inf
 - the log groups' `KmsKeyId`: moto's `AWS::Logs::LogGroup` passes the CloudFormation properties on as they are
   and its `LogGroup` reads the API's `kmsKeyId`, so `describe_log_groups` reports no key;
 - the key policy: moto's `AWS::KMS::Key` stores the template's `KeyPolicy` object as it is, where its KMS expects a
-  JSON string, so `describe_key` and `get_key_policy` raise inside moto for this key (and are not called here);
+  JSON string, so `describe_key` and `get_key_policy` fail with a TypeError for this key (not called here);
 - bucket, queue and topic policies (moto does not model them in CloudFormation), hence the bucket policy that
   refuses other encryption, and every key policy and IAM decision: moto uses no key for anything, never checks
   that a key exists, is enabled or allows the caller, and stores ciphertext nowhere.
@@ -51,10 +51,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPipeline
             outdir=Path(tmp_path_factory.mktemp("kms-cdk.out")),
             context={"thumbnailsOverrides": json.dumps({"encryption": "kms"})},
         )
-        deployed = LocalPipeline.deploy(assembly, session=boto3.Session())
-        # MUTANT: rotation off
-        deployed.session.client("kms").disable_key_rotation(KeyId=deployed.deployed.outputs["EncryptionKeyArn"].rsplit("/", 1)[-1])
-        yield deployed
+        yield LocalPipeline.deploy(assembly, session=boto3.Session())
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +168,7 @@ def test_deleting_from_the_versioned_bucket_removes_the_thumbnails(pipeline: Loc
     assert pipeline.manifest(key)["status"] == "complete"
 
     # WHEN the original is deleted for good (every version) and the pipeline runs
-    pipeline.s3.delete_object(Bucket=pipeline.originals_bucket, Key=key)  # MUTANT: only a delete marker
+    assert delete_every_version(pipeline, key) == 1
     report = pipeline.run()
 
     # THEN the run is clean (both dead-letter queues empty), the thumbnails are gone and a tombstone remains
