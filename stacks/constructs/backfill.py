@@ -39,7 +39,7 @@ from stacks.constants import (
     MAX_RECEIVE_COUNT,
     VISIBILITY_TIMEOUT_FACTOR,
 )
-from stacks.constructs.encryption import DATA_KEY_ACTIONS, via_services
+from stacks.constructs.encryption import key_used_through
 from stacks.constructs.ingestion import encrypted_queue
 from thumbnailer.backfill import BACKFILL_KIND, BACKFILL_VERSION, BackfillMode
 
@@ -135,12 +135,7 @@ class Backfill(Construct):
         if key is not None:
             # SendMessageBatch into the queue encrypted with the pipeline's key, through SQS only.
             self.role.add_to_policy(
-                iam.PolicyStatement(
-                    sid="EncryptBackfillMessagesThroughSqs",
-                    actions=list(DATA_KEY_ACTIONS),
-                    resources=[key.key_arn],
-                    conditions=via_services(self, "sqs"),
-                )
+                key_used_through(self, sid="EncryptBackfillMessagesThroughSqs", key_arn=key.key_arn, services=("sqs",))
             )
 
         request = sfn.Pass(

@@ -73,7 +73,20 @@ class PipelineKey(Construct):
         )
 
 
-def via_services(scope: Construct, *services: str) -> dict[str, dict[str, list[str]]]:
-    """The condition letting a role use a key only through the named services (e.g. "s3", "sqs")."""
+def key_used_through(
+    scope: Construct,
+    *,
+    sid: str,
+    key_arn: str,
+    services: tuple[str, ...],
+    actions: tuple[str, ...] = DATA_KEY_ACTIONS,
+) -> iam.PolicyStatement:
+    """A role statement: `actions` on one key, only when one of `services` (e.g. "s3", "sqs") asks KMS for the role
+    (`kms:ViaService`); the role cannot call KMS with it directly."""
     region = Stack.of(scope).region
-    return {"StringEquals": {"kms:ViaService": [f"{service}.{region}.amazonaws.com" for service in services]}}
+    return iam.PolicyStatement(
+        sid=sid,
+        actions=list(actions),
+        resources=[key_arn],
+        conditions={"StringEquals": {"kms:ViaService": [f"{service}.{region}.amazonaws.com" for service in services]}},
+    )

@@ -17,7 +17,7 @@ from constructs import Construct
 
 from stacks.config import PipelineConfig
 from stacks.constants import ARCHITECTURE, FUNCTION_CODE_DIR, FUNCTION_HANDLER, LAMBDA_RUNTIME, LOG_RETENTION
-from stacks.constructs.encryption import DATA_KEY_ACTIONS, via_services
+from stacks.constructs.encryption import key_used_through
 from thumbnailer.contract import Settings
 
 # What the function may do, and nothing more. Each s3:ListBucket is there for one reason: without it
@@ -92,21 +92,22 @@ class ThumbnailFunction(Construct):
             # Reading and writing the buckets, receiving from the queues, and the environment at cold start:
             # each service asks KMS on the role's behalf; the role cannot call KMS directly.
             self.role.add_to_policy(
-                iam.PolicyStatement(
+                key_used_through(
+                    self,
                     sid="UseThePipelineKeyThroughS3SqsAndLambda",
-                    actions=list(DATA_KEY_ACTIONS),
-                    resources=[key.key_arn],
-                    conditions=via_services(self, "s3", "sqs", "lambda"),
+                    key_arn=key.key_arn,
+                    services=("s3", "sqs", "lambda"),
                 )
             )
         if config.originals_kms_key_arn is not None:
             # An own originals bucket encrypted with its own key: read it, through S3 only; nothing is written there.
             self.role.add_to_policy(
-                iam.PolicyStatement(
+                key_used_through(
+                    self,
                     sid="DecryptOwnOriginals",
-                    actions=["kms:Decrypt"],
-                    resources=[config.originals_kms_key_arn],
-                    conditions=via_services(self, "s3"),
+                    key_arn=config.originals_kms_key_arn,
+                    services=("s3",),
+                    actions=("kms:Decrypt",),
                 )
             )
 
