@@ -50,7 +50,7 @@ class ThumbnailDelivery(Construct):
         self.log_bucket = s3.Bucket(
             self,
             "Logs",
-            encryption=s3.BucketEncryption.S3_MANAGED,  # CloudFront cannot deliver logs into an SSE-KMS bucket
+            encryption=s3.BucketEncryption.S3_MANAGED,  # also with `encryption: kms`: see encryption.py
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,  # ACLs on: see the module docstring

@@ -17,8 +17,9 @@ The function's and the state machine's roles use the key through IAM, which the 
 for its environment; the state machine: SQS). The CDK's SQS event source also grants the function a plain
 `kms:Decrypt` on the key; decrypting needs ciphertext, which only those services hold.
 
-Where a service cannot use a customer managed key, the bucket keeps SSE-S3: S3 server access logs and CloudFront
-standard logs can be delivered only into SSE-S3 buckets.
+Not on the key: the access-log bucket (S3 server access logs can be delivered only into an SSE-S3 bucket) and the
+CDN log bucket (CloudFront's ACL-based standard logging into an SSE-KMS bucket could not be verified, and a
+failure would lose logs silently); see README, Security.
 """
 
 from __future__ import annotations
