@@ -41,6 +41,7 @@ import sys
 import time
 import uuid
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -162,33 +163,46 @@ class Rig:
             objects = [{"Key": item["Key"]} for item in listed]
             self.admin.delete_objects(Bucket=THUMBNAILS_BUCKET, Delete={"Objects": objects})
 
-    def run(self, size: int, mode: Mode) -> tuple[float, float, float]:
-        """One batch of `size` first uploads: (wall seconds, CPU seconds, peak RSS MB)."""
-        from thumbnailer.handler import handle_batch
-
-        event = {
+    def event(self, size: int) -> dict[str, Any]:
+        """The SQS event of the first `size` uploads, as the mapping would deliver it."""
+        return {
             "Records": [
                 {"messageId": f"m-{index}", "body": body, "attributes": {"ApproximateReceiveCount": "1"}}
                 for index, body in enumerate(self.bodies[:size])
             ]
         }
-        self.empty_thumbnails()
-        self.latency.enabled = mode.latency
-        gc.collect()
-        _reset_peak()
-        cpu, wall = time.process_time(), time.perf_counter()
-        response = handle_batch(
-            event, None, self.service, overlap=_overlap(mode), logger=self.logger, metrics=self.metrics
-        )
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        peak = _status_mb("VmHWM")
-        self.latency.enabled = False
+
+    def timed_batch(
+        self, event: dict[str, Any], *, overlap: Any, label: str, around: AbstractContextManager[Any] | None = None
+    ) -> tuple[float, float]:
+        """handle_batch on `event` (inside `around`, if given): (wall seconds, CPU seconds). The logs and metrics it
+        left are cleared; a failed record, or a set not complete, raises."""
+        from thumbnailer.handler import handle_batch
+
+        with around if around is not None else nullcontext():
+            cpu, wall = time.process_time(), time.perf_counter()
+            response = handle_batch(
+                event, None, self.service, overlap=overlap, logger=self.logger, metrics=self.metrics
+            )
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         self.metrics.clear_metrics()
         self.logger.handlers[0].stream.seek(0)
         self.logger.handlers[0].stream.truncate()
         if response["batchItemFailures"]:
-            raise RuntimeError(f"{mode.label}, batch of {size}: records failed: {response}")
-        self._check_complete(size)
+            raise RuntimeError(f"{label}: records failed: {response}")
+        self._check_complete(len(event["Records"]))
+        return wall, cpu
+
+    def run(self, size: int, mode: Mode) -> tuple[float, float, float]:
+        """One batch of `size` first uploads: (wall seconds, CPU seconds, peak RSS MB)."""
+        event = self.event(size)
+        self.empty_thumbnails()
+        self.latency.enabled = mode.latency
+        gc.collect()
+        _reset_peak()
+        wall, cpu = self.timed_batch(event, overlap=_overlap(mode), label=f"{mode.label}, batch of {size}")
+        peak = _status_mb("VmHWM")
+        self.latency.enabled = False
         return wall, cpu, peak
 
     def _check_complete(self, size: int) -> None:

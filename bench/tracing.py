@@ -188,16 +188,10 @@ class PerImage:
 
 def measure_per_image(tracer: Tracer, label: str, source: bytes, batch: int, rounds: int) -> tuple[Settings, PerImage]:
     """The figures, and the settings the rig's service runs with (cdk.json's defaults)."""
-    from thumbnailer.handler import handle_batch
     from thumbnailer.pipeline import PIPELINED
 
     rig = Rig(source, batch)  # starts a fresh moto (a previous Rig's objects are reset)
-    event = {
-        "Records": [
-            {"messageId": f"m-{index}", "body": body, "attributes": {"ApproximateReceiveCount": "1"}}
-            for index, body in enumerate(rig.bodies)
-        ]
-    }
+    event = rig.event(batch)
     cpu: dict[str, list[float]] = {"untraced": [], "traced": []}
     wall: dict[str, list[float]] = {"untraced": [], "traced": []}
     subsegments: list[int] = []
@@ -207,18 +201,9 @@ def measure_per_image(tracer: Tracer, label: str, source: bytes, batch: int, rou
         for traced in order:
             rig.empty_thumbnails()
             gc.collect()
-            with tracer.invocation(traced):
-                cpu_start, wall_start = time.process_time(), time.perf_counter()
-                response = handle_batch(
-                    event, None, rig.service, overlap=PIPELINED, logger=rig.logger, metrics=rig.metrics
-                )
-                elapsed_wall, elapsed_cpu = time.perf_counter() - wall_start, time.process_time() - cpu_start
-            rig.metrics.clear_metrics()
-            rig.logger.handlers[0].stream.seek(0)
-            rig.logger.handlers[0].stream.truncate()
-            if response["batchItemFailures"]:
-                raise RuntimeError(f"{label}, traced={traced}: records failed: {response}")
-            rig._check_complete(batch)
+            elapsed_wall, elapsed_cpu = rig.timed_batch(
+                event, overlap=PIPELINED, label=f"{label}, traced={traced}", around=tracer.invocation(traced)
+            )
             count, size = tracer.take_subsegments()
             if not traced and count:
                 raise RuntimeError(f"{label}: {count} subsegments emitted by an untraced batch")
