@@ -133,7 +133,7 @@ synth-check: synth ## What CI runs once: validated synth, then cfn-lint on the r
 scan: synth-check ## checkov over the validated synth (cdk-nag runs in synth); a finding not skipped in .checkov.yaml fails
 	$(CHECKOV) --config-file .checkov.yaml --file cdk.out/ThumbnailPipeline.template.json
 
-lint: install lock-check ## ruff (lint + format), mypy (strict for functions/ and stacks/), the lock
+lint: install lock-check ## ruff (lint + format), mypy (strict for functions/, stacks/, operations/, local/, bench/), the lock
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

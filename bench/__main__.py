@@ -12,6 +12,7 @@ import argparse
 import datetime
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from PIL import Image
@@ -23,6 +24,7 @@ from thumbnailer.imaging.rejections import ImageRejected
 
 from .cost import estimate_per_million
 from .features import (
+    CodecPoint,
     FeatureFigures,
     avif_against_webp,
     heic_decode_ms,
@@ -91,12 +93,13 @@ def bench_input(item: BenchInput, repeats: int) -> InputResult:
     with Image.open(path) as header:
         frames = getattr(header, "n_frames", 1)
         dimensions = f"{header.width}x{header.height}" + (f" x{frames} frames" if frames > 1 else "")
-    facts = {"name": item.name, "description": item.description, "source_bytes": len(data), "dimensions": dimensions}
+    # What every result has; the measurements below are added to it with `replace`.
+    facts = InputResult(name=item.name, description=item.description, source_bytes=len(data), dimensions=dimensions)
     print(f"[{item.name}] {item.description}: {len(data) / 1e6:.1f} MB", file=sys.stderr, flush=True)
     try:
         observation = observe_engine(data, PRESETS, LIMITS)
     except ImageRejected as rejection:  # a valid bench input refused is an engine bug: report it, go on
-        return InputResult(**facts, error=f"engine rejected it ({rejection})")
+        return replace(facts, error=f"engine rejected it ({rejection})")
     timings = time_interleaved(
         {
             "engine": lambda: make_thumbnails(data, PRESETS, LIMITS),
@@ -106,8 +109,8 @@ def bench_input(item: BenchInput, repeats: int) -> InputResult:
         repeats=repeats,
         warmup=WARMUP,
     )
-    return InputResult(
-        **facts,
+    return replace(
+        facts,
         engine=timings["engine"],
         naive=timings["naive"],
         floor=timings["floor"],
@@ -127,7 +130,7 @@ def bench_features(selected: list[str], repeats: int) -> FeatureFigures:
     heic_ms = None
     if HEIC_INPUT in selected:
         heic_ms = heic_decode_ms(input_path(inputs[HEIC_INPUT]).read_bytes(), repeats)
-    codecs: tuple = ()
+    codecs: tuple[CodecPoint, ...] = ()
     if CODEC_INPUT in selected:
         picture = match_source(input_path(inputs[CODEC_INPUT]).read_bytes())
         codecs = tuple(avif_against_webp(picture, repeats))

@@ -101,7 +101,9 @@ def placeholder_timing(input_name: str, rendition: Rendition, repeats: int) -> P
 
 def smart_crop_figures(repeats: int) -> SmartCropFigures:
     subjects = off_centre_subjects(SUBJECT_SET_SIZE)
-    smart, centre, timings = [], [], []
+    smart: list[float] = []
+    centre: list[float] = []
+    timings: list[float] = []
     for subject in subjects:
         scale = 256 / max(subject.image.size)
         rendition = subject.image.resize(

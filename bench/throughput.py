@@ -33,6 +33,7 @@ import argparse
 import gc
 import io
 import json
+import logging
 import os
 import re
 import statistics
@@ -44,7 +45,10 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
@@ -160,7 +164,7 @@ class Rig:
     def empty_thumbnails(self) -> None:
         listed = self.admin.list_objects_v2(Bucket=THUMBNAILS_BUCKET).get("Contents", [])
         if listed:
-            objects = [{"Key": item["Key"]} for item in listed]
+            objects: list[ObjectIdentifierTypeDef] = [{"Key": item["Key"]} for item in listed]
             self.admin.delete_objects(Bucket=THUMBNAILS_BUCKET, Delete={"Objects": objects})
 
     def event(self, size: int) -> dict[str, Any]:
@@ -186,8 +190,12 @@ class Rig:
             )
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         self.metrics.clear_metrics()
-        self.logger.handlers[0].stream.seek(0)
-        self.logger.handlers[0].stream.truncate()
+        # The handler of the first Rig in this process: Powertools reuses a service's logger and its handler.
+        handler = self.logger.handlers[0]
+        if not isinstance(handler, logging.StreamHandler):
+            raise TypeError(f"expected the logger's StreamHandler, got {handler!r}")
+        handler.stream.seek(0)
+        handler.stream.truncate()
         if response["batchItemFailures"]:
             raise RuntimeError(f"{label}: records failed: {response}")
         self._check_complete(len(event["Records"]))
@@ -287,7 +295,8 @@ def run_in_subprocess(*arguments: str) -> dict[str, Any]:
     sys.stderr.write(completed.stderr)
     if completed.returncode != 0:
         raise RuntimeError(f"bench.throughput {' '.join(arguments)} failed:\n{completed.stderr[-3000:]}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
 
 
 def measure(source_path: Path, repeats: int) -> ThroughputResult:

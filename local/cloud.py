@@ -259,7 +259,7 @@ def up(*, port: int, stack: str, overrides: str | None, state_dir: Path, verbose
         # The poller of a previous run reads the stack being replaced: stop it first.
         if _stop_process_group(state.get("pollerPid", 0), "poller"):
             print("    stopped the previous poller", flush=True)
-        moto_pid = state.get("motoPid")
+        moto_pid = state.get("motoPid", 0)  # 0 when none was recorded, as for the poller: never ours
         if _is_ours(moto_pid, "moto") and state.get("port") == port and _server_answers(port):
             _reset_server(port)
             print(f"    reset the running server (pid {moto_pid}): a fresh, empty moto for the redeploy", flush=True)

@@ -79,8 +79,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
     with _phase(timings, "samples"):
-        uploads: Iterable[Sample] = _user_samples(options.images) if options.images else demo_samples()
-        total = _count_files(options.images) if options.images else len(uploads)  # type: ignore[arg-type]
+        uploads: Iterable[Sample]
+        if options.images:
+            uploads, total = _user_samples(options.images), _count_files(options.images)
+        else:
+            samples = demo_samples()
+            uploads, total = samples, len(samples)
     results: list[UploadResult] = []
     # The assembly folder must outlive the deployment: the assets are uploaded from it.
     with tempfile.TemporaryDirectory(prefix="thumbnail-demo-cdk-") as cdk_out:

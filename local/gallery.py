@@ -83,18 +83,19 @@ def render_gallery(results: Sequence[UploadResult], *, title: str, notes: str) -
 def _section(result: UploadResult) -> str:
     css_class = result.status.replace(" ", "-")
     facts = [f"{result.bytes:,} bytes uploaded", f"{result.ms:.0f} ms in the function", html.escape(result.description)]
-    source = result.manifest.get("source", {}) if result.manifest else {}
+    manifest = result.manifest or {}  # {} only when there is none, and the status is then NOT_PROCESSED
+    source = manifest.get("source", {})
     if source.get("width"):
         frames = f", {source['frames']} frames" if source.get("frames", 1) > 1 else ""
         facts.insert(0, f"{source['format']} {source['width']}&times;{source['height']}{frames}")
     body = ""
     if result.status == "complete":
-        figures = [_figure(result, variant) for variant in result.manifest["variants"]]
-        if result.manifest.get("placeholder"):
-            figures.insert(0, _placeholder_figure(result.manifest["placeholder"], result.manifest["variants"]))
+        figures = [_figure(result, variant) for variant in manifest["variants"]]
+        if manifest.get("placeholder"):
+            figures.insert(0, _placeholder_figure(manifest["placeholder"], manifest["variants"]))
         body = "<div class='variants'>" + "".join(figures) + "</div>"
     elif result.status == "rejected":
-        body = f"<p><b>{html.escape(str(result.reason))}</b>: {html.escape(str(result.manifest.get('detail', '')))}</p>"
+        body = f"<p><b>{html.escape(str(result.reason))}</b>: {html.escape(str(manifest.get('detail', '')))}</p>"
     else:
         body = "<p>No manifest: the key is outside the rule's prefix/suffix filter, so no event reached the queue.</p>"
     return (

@@ -202,7 +202,7 @@ class LambdaRuntime:
             self.stop()
             raise InvocationError(f"the function's init did not finish within {INIT_TIMEOUT_SECONDS:.0f} s")
         try:
-            ready = parent.recv()
+            ready: dict[str, Any] = parent.recv()
         except EOFError:
             self.stop()
             raise InvocationError("the runtime process died during init (see function.log)") from None

@@ -31,9 +31,13 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation.literals import CapabilityType
+    from mypy_boto3_s3.literals import BucketLocationConstraintType
 
 # CDK's default synthesizer names its bootstrap resources with this qualifier.
 BOOTSTRAP_QUALIFIER = "hnb659fds"
@@ -42,12 +46,12 @@ BOOTSTRAP_VERSION_PARAMETER = f"/cdk-bootstrap/{BOOTSTRAP_QUALIFIER}/version"
 BOOTSTRAP_VERSION = "21"
 # The context key that tells CDK which stacks to bundle assets for; an empty list bundles none, so the
 # layer's pip install is skipped (moto never runs the layer anyway).
-SKIP_BUNDLING_CONTEXT = {"aws:cdk:bundling-stacks": []}
+SKIP_BUNDLING_CONTEXT: dict[str, list[str]] = {"aws:cdk:bundling-stacks": []}
 
 # moto's warning for a resource type its CloudFormation does not model (e.g. bucket and queue policies).
 UNSUPPORTED_WARNING = re.compile(r"Tried to parse (\S+) but it's not supported")
 
-STACK_CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+STACK_CAPABILITIES: list[CapabilityType] = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 
 
 class DeploymentError(RuntimeError):
@@ -201,7 +205,9 @@ def bootstrap(*, session: boto3.Session) -> str:
     if region == "us-east-1":
         s3.create_bucket(Bucket=assets_bucket)
     else:
-        s3.create_bucket(Bucket=assets_bucket, CreateBucketConfiguration={"LocationConstraint": region})
+        # The session's region is any string to the stubs; S3 is the judge of whether it names a region.
+        location = cast("BucketLocationConstraintType", region)
+        s3.create_bucket(Bucket=assets_bucket, CreateBucketConfiguration={"LocationConstraint": location})
     return assets_bucket
 
 

@@ -22,13 +22,21 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 
 from local.moto_cloud import DeployedStack, StackAssembly, deploy
 from local.poller import EventSourceMapping, LambdaContext, PollReport, SqsBatchHandler, SqsPoller
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import (
+        CompletedPartTypeDef,
+        CompleteMultipartUploadOutputTypeDef,
+        PutObjectOutputTypeDef,
+    )
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 MANIFEST_NAME = "manifest.json"
 DEFAULT_BATCH_SIZE = 10  # Lambda's default for an SQS event source mapping without BatchSize
@@ -174,7 +182,9 @@ class LocalPipeline:
         """The bus the function announces written manifests on."""
         return self.deployed.outputs["EventBusName"]
 
-    def upload(self, key: str, data: bytes, *, part_bytes: int | None = None) -> dict[str, Any]:
+    def upload(
+        self, key: str, data: bytes, *, part_bytes: int | None = None
+    ) -> PutObjectOutputTypeDef | CompleteMultipartUploadOutputTypeDef:
         """Put an original; with `part_bytes` as a multipart upload in parts of that size. Returns S3's answer
         (ETag, VersionId)."""
         if part_bytes is None:
@@ -182,7 +192,7 @@ class LocalPipeline:
         if part_bytes < MULTIPART_MIN_PART_BYTES or len(data) <= part_bytes:
             raise ValueError(f"a multipart upload needs parts of at least 5 MiB and more than one part: {part_bytes=}")
         upload_id = self.s3.create_multipart_upload(Bucket=self.originals_bucket, Key=key)["UploadId"]
-        parts = []
+        parts: list[CompletedPartTypeDef] = []
         for number, start in enumerate(range(0, len(data), part_bytes), start=1):
             part = self.s3.upload_part(
                 Bucket=self.originals_bucket,
@@ -242,17 +252,18 @@ class LocalPipeline:
             response = self.s3.get_object(Bucket=self.thumbnails_bucket, Key=f"{key}/{MANIFEST_NAME}")
         except self.s3.exceptions.NoSuchKey:
             return None
-        return json.loads(response["Body"].read())
+        manifest: dict[str, Any] = json.loads(response["Body"].read())
+        return manifest
 
     def thumbnail(self, key: str) -> dict[str, Any]:
         """One object from the thumbnails bucket: its bytes and headers."""
         response = self.s3.get_object(Bucket=self.thumbnails_bucket, Key=key)
         return {**response, "Body": response["Body"].read()}
 
-    def queue_messages(self, output_name: str) -> list[dict[str, Any]]:
+    def queue_messages(self, output_name: str) -> list[MessageTypeDef]:
         """The messages in a queue named by a stack output, left in the queue (visible again at once)."""
         queue_url = self.deployed.outputs[output_name]
-        messages: list[dict[str, Any]] = []
+        messages: list[MessageTypeDef] = []
         while True:
             received = self.sqs.receive_message(
                 QueueUrl=queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"], WaitTimeSeconds=0
@@ -270,7 +281,9 @@ class LocalPipeline:
 def _logical_id(reference: Any) -> str:
     """The logical id inside a template `Ref` or `Fn::GetAtt`."""
     if isinstance(reference, Mapping) and "Ref" in reference:
-        return reference["Ref"]
-    if isinstance(reference, Mapping) and "Fn::GetAtt" in reference:
-        return reference["Fn::GetAtt"][0]
-    raise ValueError(f"expected a Ref or Fn::GetAtt to a resource in the stack, got {reference!r}")
+        logical_id: str = reference["Ref"]
+    elif isinstance(reference, Mapping) and "Fn::GetAtt" in reference:
+        logical_id = reference["Fn::GetAtt"][0]
+    else:
+        raise ValueError(f"expected a Ref or Fn::GetAtt to a resource in the stack, got {reference!r}")
+    return logical_id

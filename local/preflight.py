@@ -15,7 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 MINIMUM_NODE_MAJOR = 20  # what the pinned CDK CLI runs on at all
 RECOMMENDED_NODE_MAJOR = 22  # Node 20 has been end-of-life since 2026-10-30; jsii asks for 22 or 24
@@ -90,7 +90,7 @@ def check_aws(environ: Mapping[str, str] | None = None) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
-    checks = {"node": check_node, "aws": check_aws}
+    checks: dict[str, Callable[[], str | None]] = {"node": check_node, "aws": check_aws}
     if not arguments or any(argument not in checks for argument in arguments):
         print(f"usage: python -m local.preflight {{{'|'.join(checks)}}} ...", file=sys.stderr)
         return 2

@@ -12,6 +12,7 @@ import io
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from PIL import Image, ImageDraw
 
 SEED = 20261127
@@ -37,7 +38,7 @@ def landscape_photo(*, width: int = 4000, height: int = 3000, quality: int = 90)
     columns = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :]
     horizon = 0.62
 
-    def plane(values: np.ndarray) -> np.ndarray:
+    def plane(values: npt.ArrayLike) -> np.ndarray:
         return np.broadcast_to(values, (height, width))
 
     sky = np.stack([plane(90 + 80 * rows), plane(150 + 60 * rows), plane(235 - 30 * rows)], axis=-1)

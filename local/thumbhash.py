@@ -62,7 +62,7 @@ def thumbhash_to_image(hash_bytes: bytes) -> Image.Image:
     ratio = approximate_aspect_ratio(hash_bytes)
     width = round(32 if ratio > 1 else 32 * ratio)
     height = round(32 / ratio if ratio > 1 else 32)
-    pixels = []
+    pixels: list[int] = []
     for y in range(height):
         for x in range(width):
             fx = [math.cos(math.pi / width * (x + 0.5) * cx) for cx in range(max(lx, 5 if alpha else 3))]

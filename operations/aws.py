@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 from botocore.config import Config
@@ -58,6 +58,10 @@ CREDENTIAL_CODES = frozenset(
     }
 )
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32)
+
+# The services the CLI calls. boto3-stubs types `Session.client` per service name, so the name is a Literal; the
+# clients stay `Any` for the callers, as elsewhere in operations/.
+Service = Literal["cloudformation", "cloudwatch", "lambda", "s3", "sqs", "stepfunctions"]
 
 
 class OperatorError(Exception):
@@ -140,9 +144,9 @@ class Deployment:
             )
         return value
 
-    def client(self, service: str) -> Any:
+    def client(self, service: Service) -> Any:
         return client(self.aws, service)
 
 
-def client(aws: boto3.Session, service: str) -> Any:
+def client(aws: boto3.Session, service: Service) -> Any:
     return aws.client(service, config=CLIENT_CONFIG)

@@ -7,6 +7,7 @@ options; 3 no AWS credentials or region; 4 unknown stack (or one without the out
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Iterator
@@ -387,7 +388,7 @@ def redrive_command(
             for name in names:
                 task = bar.add_task(f"{name} DLQ", total=found[name] or None)
                 result = redrive.redrive(
-                    deployment, name, method=str(method), on_moved=lambda count, task=task: bar.advance(task, count)
+                    deployment, name, method=str(method), on_moved=functools.partial(bar.advance, task)
                 )
                 results[name] = result.to_json()
     failed = sum(result["failed"] for result in results.values())
