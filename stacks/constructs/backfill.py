@@ -23,7 +23,6 @@ from aws_cdk import Acknowledgment, CfnResource, Duration, RemovalPolicy, Stack,
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
@@ -34,13 +33,13 @@ from constructs import Construct
 from stacks.config import PipelineConfig
 from stacks.constants import (
     BACKFILL_RETENTION_DAYS,
-    DEAD_LETTER_RETENTION_DAYS,
     LOG_RETENTION,
     MAX_RECEIVE_COUNT,
     VISIBILITY_TIMEOUT_FACTOR,
 )
 from stacks.constructs.encryption import key_used_through
-from stacks.constructs.ingestion import encrypted_queue
+from stacks.constructs.ingestion import dead_letter_queue, encrypted_queue
+from stacks.constructs.thumbnail_function import queue_event_source
 from thumbnailer.backfill import BACKFILL_KIND, BACKFILL_VERSION, BackfillMode
 
 # Items per Express child execution: each child sends them in SendMessageBatch calls of SQS_BATCH entries.
@@ -84,20 +83,7 @@ class Backfill(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
 
-        self.dead_letter_queue = encrypted_queue(
-            self, "DeadLetterQueue", retention_days=DEAD_LETTER_RETENTION_DAYS, key=key
-        )
-        Validations.of(self.dead_letter_queue).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-SQS3",
-                reason="This queue is itself a dead-letter queue; a DLQ for a DLQ would only move the problem.",
-            ),
-            Acknowledgment(
-                id="Serverless-SQSRedrivePolicy",
-                reason="This queue is itself a dead-letter queue: nothing consumes it to redrive from; its alarm "
-                "tells the operator, who redrives it with the `thumbnails` CLI.",
-            ),
-        )
+        self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", key=key)
         self.queue = encrypted_queue(
             self,
             "Queue",
@@ -108,15 +94,7 @@ class Backfill(Construct):
         )
         # The second mapping: its own maximum concurrency, so a backfill never takes the instances live uploads need.
         function.add_event_source(
-            event_sources.SqsEventSource(
-                self.queue,
-                batch_size=config.batch_size,
-                max_batching_window=Duration.seconds(config.max_batching_window_seconds)
-                if config.max_batching_window_seconds
-                else None,
-                max_concurrency=config.backfill_max_concurrency,
-                report_batch_item_failures=True,
-            )
+            queue_event_source(self.queue, config=config, max_concurrency=config.backfill_max_concurrency)
         )
 
         self.log_group = logs.LogGroup(

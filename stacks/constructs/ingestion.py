@@ -61,9 +61,7 @@ class IngestQueue(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
 
-        self.dead_letter_queue = encrypted_queue(
-            self, "DeadLetterQueue", retention_days=DEAD_LETTER_RETENTION_DAYS, key=key
-        )
+        self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", key=key)
         self.queue = encrypted_queue(
             self,
             "Queue",
@@ -74,21 +72,7 @@ class IngestQueue(Construct):
             visibility_timeout=Duration.seconds(function_timeout.to_seconds() * VISIBILITY_TIMEOUT_FACTOR),
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=MAX_RECEIVE_COUNT),
         )
-        self.events_dead_letter_queue = encrypted_queue(
-            self, "EventsDeadLetterQueue", retention_days=DEAD_LETTER_RETENTION_DAYS, key=key
-        )
-        for dead_letter_queue in (self.dead_letter_queue, self.events_dead_letter_queue):
-            Validations.of(dead_letter_queue).acknowledge(
-                Acknowledgment(
-                    id="AwsSolutions-SQS3",
-                    reason="This queue is itself a dead-letter queue; a DLQ for a DLQ would only move the problem.",
-                ),
-                Acknowledgment(
-                    id="Serverless-SQSRedrivePolicy",
-                    reason="This queue is itself a dead-letter queue: nothing consumes it to redrive from; its alarm "
-                    "tells the operator, who redrives by hand.",
-                ),
-            )
+        self.events_dead_letter_queue = dead_letter_queue(self, "EventsDeadLetterQueue", key=key)
 
         detail: dict[str, object] = {"bucket": {"name": [originals.bucket_name]}}
         key_filter = object_key_filter(key_prefix=key_prefix, key_suffixes=key_suffixes)
@@ -139,3 +123,21 @@ def encrypted_queue(
         retention_period=Duration.days(retention_days),
         **props,
     )
+
+
+def dead_letter_queue(scope: Construct, construct_id: str, *, key: kms.IKey | None) -> sqs.Queue:
+    """An encrypted dead-letter queue, kept longer than any source queue, with the two scanner findings every DLQ
+    raises acknowledged on it."""
+    queue = encrypted_queue(scope, construct_id, retention_days=DEAD_LETTER_RETENTION_DAYS, key=key)
+    Validations.of(queue).acknowledge(
+        Acknowledgment(
+            id="AwsSolutions-SQS3",
+            reason="This queue is itself a dead-letter queue; a DLQ for a DLQ would only move the problem.",
+        ),
+        Acknowledgment(
+            id="Serverless-SQSRedrivePolicy",
+            reason="This queue is itself a dead-letter queue: nothing consumes it to redrive from; its alarm "
+            "tells the operator, who redrives it with the `thumbnails` CLI.",
+        ),
+    )
+    return queue

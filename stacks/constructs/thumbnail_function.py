@@ -163,19 +163,7 @@ class ThumbnailFunction(Construct):
             # No reserved concurrency: the event source's maximum concurrency caps scale-out without
             # taking capacity away from the rest of the account or throttling messages back into the queue.
         )
-        self.function.add_event_source(
-            event_sources.SqsEventSource(
-                queue,
-                batch_size=config.batch_size,
-                # SQS requires a batching window for batches above 10 records; 1 s is the smallest.
-                max_batching_window=Duration.seconds(config.max_batching_window_seconds)
-                if config.max_batching_window_seconds
-                else None,
-                max_concurrency=config.max_concurrency,
-                # Without it one bad record makes the whole batch come back.
-                report_batch_item_failures=True,
-            )
-        )
+        self.function.add_event_source(queue_event_source(queue, config=config, max_concurrency=config.max_concurrency))
         Validations.of(self.function).acknowledge(
             Acknowledgment(
                 id="Serverless-LambdaDLQ",
@@ -198,6 +186,24 @@ class ThumbnailFunction(Construct):
                     "what operators use.",
                 )
             )
+
+
+def queue_event_source(
+    queue: sqs.IQueue, *, config: PipelineConfig, max_concurrency: int
+) -> event_sources.SqsEventSource:
+    """The function's mapping on one of its queues (ingest, backfill): the configured batch, each queue's own cap
+    on concurrent instances, and partial batch failures."""
+    return event_sources.SqsEventSource(
+        queue,
+        batch_size=config.batch_size,
+        # SQS requires a batching window for batches above 10 records; 1 s is the smallest.
+        max_batching_window=Duration.seconds(config.max_batching_window_seconds)
+        if config.max_batching_window_seconds
+        else None,
+        max_concurrency=max_concurrency,
+        # Without it one bad record makes the whole batch come back.
+        report_batch_item_failures=True,
+    )
 
 
 def _nag_arn(bucket: s3.IBucket) -> str:
