@@ -22,6 +22,7 @@ from local.moto_cloud import StackAssembly
 from local.pipeline import LocalPipeline
 from local.samples import NOT_AN_IMAGE, landscape_photo
 from tests.e2e.test_pipeline_e2e import assert_clean_run, delete_every_version
+from tests.queues import take_json_bodies
 from thumbnailer.contract import DETAIL_TYPES, EVENT_SOURCE
 
 pytestmark = pytest.mark.slow
@@ -39,12 +40,7 @@ class Consumer:
 
     def events(self) -> list[dict[str, Any]]:
         """Every event delivered so far, taken off the queue."""
-        found: list[dict[str, Any]] = []
-        while messages := self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages"):
-            for message in messages:
-                found.append(json.loads(message["Body"]))
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-        return found
+        return take_json_bodies(self.sqs, self.queue_url)
 
 
 def subscribe(pipeline: LocalPipeline, name: str) -> Consumer:

@@ -27,6 +27,7 @@ from tests.builders import (
     sqs_event,
     sqs_record,
 )
+from tests.queues import take_json_bodies
 from thumbnailer import handler
 from thumbnailer.backfill import BackfillMode, backfill_message
 from thumbnailer.contract import EVENT_SOURCE
@@ -52,12 +53,7 @@ class Bus:
 
     def received(self) -> list[dict[str, Any]]:
         """Every event delivered so far (taken off the capture queue)."""
-        found: list[dict[str, Any]] = []
-        while messages := self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages"):
-            for message in messages:
-                found.append(json.loads(message["Body"]))
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-        return found
+        return take_json_bodies(self.sqs, self.queue_url)
 
 
 @pytest.fixture
