@@ -13,6 +13,7 @@ import subprocess
 import sys
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,6 +57,25 @@ def base_interpreter() -> str:
     return getattr(sys, "_base_executable", sys.executable)
 
 
+def run_in_lambda_like_interpreter(
+    script: str, *args: str, path: tuple[Path, ...], env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run `script` in a bare interpreter (-S: no site-packages, -s: no user site, -B: leave no bytecode) that sees
+    only the code asset and `path`, as Lambda's would; it must succeed and print a JSON report, returned."""
+    python_path = os.pathsep.join(str(entry) for entry in (FUNCTION_CODE_DIR, *path))
+    result = subprocess.run(
+        [base_interpreter(), "-S", "-s", "-B", "-c", script, *args],
+        env={"PYTHONPATH": python_path, "PATH": "/usr/bin:/bin", **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
 @pytest.fixture(scope="module")
 def runtime_stand_in(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """boto3 at this venv's version, alone in a folder: what the Lambda runtime provides besides the layer."""
@@ -75,22 +95,14 @@ def built_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_real_handler_imports_and_renders_with_the_layer_alone(built_layer: Path, runtime_stand_in: Path) -> None:
     # GIVEN the layer built for this machine's Python, the function's code asset and the runtime's boto3
-    python_path = os.pathsep.join(str(path) for path in (FUNCTION_CODE_DIR, built_layer, runtime_stand_in))
     config = json.dumps(default_function_config().to_json())
 
-    # WHEN a bare interpreter (-S: no site-packages, -s: no user site, -B: leave no bytecode) imports the handler
-    result = subprocess.run(
-        [base_interpreter(), "-S", "-s", "-B", "-c", CANARY, config],
-        env={"PYTHONPATH": python_path, "PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
+    # WHEN a bare interpreter with only the code asset, the layer and boto3 imports the handler
+    report = run_in_lambda_like_interpreter(
+        CANARY, config, path=(built_layer, runtime_stand_in), env={"AWS_DEFAULT_REGION": "us-east-1"}
     )
 
     # THEN the handler is the code asset's, Pillow and Powertools the layer's, and every preset is rendered
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
     assert Path(report["handler"]).is_relative_to(FUNCTION_CODE_DIR)
     assert report["entry_point"] is True
     assert Path(report["pil"]).is_relative_to(built_layer)
@@ -126,22 +138,12 @@ def test_the_layer_alone_decodes_an_iphone_heic(built_layer: Path, runtime_stand
 
     source = tmp_path / "IMG_0001.heic"
     source.write_bytes(iphone_heic(width=300, height=400))
-    python_path = os.pathsep.join(str(path) for path in (FUNCTION_CODE_DIR, built_layer, runtime_stand_in))
     config = json.dumps(default_function_config().to_json())
 
     # WHEN a bare interpreter makes cdk.json's presets of it
-    result = subprocess.run(
-        [base_interpreter(), "-S", "-s", "-B", "-c", HEIC_CANARY, config, str(source)],
-        env={"PYTHONPATH": python_path, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    report = run_in_lambda_like_interpreter(HEIC_CANARY, config, str(source), path=(built_layer, runtime_stand_in))
 
     # THEN pi-heif from the layer decoded it, upright, and the rendition has a placeholder
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
     assert Path(report["pi_heif"]).is_relative_to(built_layer)
     assert report["source"] == ["heif", 300, 400]
     assert report["placeholder"]["hashType"] == "thumbhash"
